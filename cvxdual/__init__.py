@@ -1,0 +1,48 @@
+"""cvxdual: constrained learning backed by convex optimization, with exact duals.
+
+Every constrained subproblem is defined as a CVXPY problem; closed-form fast
+paths return the same weights and the same Lagrange multipliers.
+"""
+
+from __future__ import annotations
+
+from . import sets
+from .exceptions import InfeasibleSetError, SolverError
+from .projection import ProjectionResult, project
+from .sets import (
+    Box,
+    CvxpySet,
+    Intersection,
+    L1Ball,
+    L2Ball,
+    LinfBall,
+    MaxNorm,
+    NonNegative,
+    NuclearBall,
+    Polyhedron,
+    Simplex,
+    SpectralBall,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Box",
+    "CvxpySet",
+    "InfeasibleSetError",
+    "Intersection",
+    "L1Ball",
+    "L2Ball",
+    "LinfBall",
+    "MaxNorm",
+    "NonNegative",
+    "NuclearBall",
+    "Polyhedron",
+    "ProjectionResult",
+    "Simplex",
+    "SolverError",
+    "SpectralBall",
+    "__version__",
+    "project",
+    "sets",
+]

@@ -1,0 +1,59 @@
+"""Input checks shared by the sets, the projection and the solvers.
+
+Messages follow scikit-learn's wording: they name the parameter and the value
+that came, e.g. ``radius must be > 0, got -1.0``.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+
+def check_positive(value, name: str, *, allow_zero: bool = False) -> float:
+    """Return ``value`` as a float after checking it is a finite number > 0.
+
+    Examples
+    --------
+    >>> from cvxdual._validation import check_positive
+    >>> check_positive(2, "radius")
+    2.0
+    """
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise ValueError(f"{name} must be a real number, got {value!r}")
+    value = float(value)
+    if not np.isfinite(value):
+        raise ValueError(f"{name} must be finite, got {value!r}")
+    if value < 0 or (value == 0 and not allow_zero):
+        bound = ">= 0" if allow_zero else "> 0"
+        raise ValueError(f"{name} must be {bound}, got {value!r}")
+    return value
+
+
+def check_finite_array(
+    value, name: str, *, ndim: tuple[int, ...] | None = None, copy: bool = True
+) -> np.ndarray:
+    """Return ``value`` as a float64 array, rejecting NaN, inf and bad dimensions.
+
+    The result never shares memory with ``value`` when ``copy`` is true, so the
+    caller can never modify what a user passed in.
+
+    Examples
+    --------
+    >>> from cvxdual._validation import check_finite_array
+    >>> check_finite_array([[1, 2]], "V").dtype
+    dtype('float64')
+    """
+    try:
+        array = np.array(value, dtype=np.float64, copy=copy)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{name} must be an array of real numbers: {exc}") from exc
+    if ndim is not None and array.ndim not in ndim:
+        allowed = " or ".join(f"{d}-D" for d in ndim)
+        raise ValueError(f"{name} must be a {allowed} array, got shape {array.shape}")
+    if array.size == 0:
+        raise ValueError(f"{name} must not be empty, got shape {array.shape}")
+    if not np.all(np.isfinite(array)):
+        raise ValueError(f"{name} contains NaN or infinity.")
+    return array

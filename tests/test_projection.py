@@ -1,0 +1,365 @@
+"""Projections: every closed form against its CVXPY definition, KKT, sensitivities.
+
+Points are taken inside, on and outside each set. The CVXPY reference is solved
+with two solvers (Clarabel, an interior-point method, and SCS, a first-order
+one); dual values are checked against the KKT conditions and against finite
+differences of the optimal value.
+"""
+
+from __future__ import annotations
+
+import cvxpy as cp
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from cvxdual import project
+from cvxdual.exceptions import InfeasibleSetError, SolverError
+from cvxdual.projection import ProjectionResult, compiled_projection
+from cvxdual.sets import (
+    Box,
+    CvxpySet,
+    Intersection,
+    L1Ball,
+    L2Ball,
+    LinfBall,
+    MaxNorm,
+    NonNegative,
+    NuclearBall,
+    Polyhedron,
+    Simplex,
+    SpectralBall,
+)
+from cvxdual.verify import compare_with_cvxpy, finite_difference, projection_kkt
+
+SHAPE = (5, 3)
+
+CLOSED_FORM_SETS = {
+    "l2": L2Ball(1.5),
+    "l1": L1Ball(2.0),
+    "linf": LinfBall(0.4),
+    "spectral": SpectralBall(1.2),
+    "nuclear": NuclearBall(1.5),
+    "maxnorm": MaxNorm(0.8),
+    "nonneg": NonNegative(),
+    "box": Box(-0.3, np.linspace(0.1, 0.9, 3)),
+    "simplex": Simplex(2.0),
+}
+# Degenerate problems: on semidefinite-cone sets with several singular values
+# at the bound, and at points exactly on the boundary (active constraint, zero
+# multiplier), an interior-point method recovers W only to about
+# sqrt(tolerance); duals and objective stay accurate to 1e-8 even there.
+SDP_SETS = {"spectral", "nuclear"}
+
+
+def _inside(name: str, rng) -> np.ndarray:
+    """A point strictly inside the set (no inequality active)."""
+    S = CLOSED_FORM_SETS[name]
+    if name == "nonneg":
+        return rng.uniform(0.1, 1.0, SHAPE)
+    if name == "box":
+        return rng.uniform(-0.29, 0.09, SHAPE)
+    if name == "simplex":
+        W = rng.uniform(0.1, 1.0, SHAPE)
+        return W * (S.total / W.sum())
+    if name == "maxnorm":
+        V = rng.normal(size=SHAPE)
+        return V * (0.5 * S.radius / np.linalg.norm(V, axis=0))
+    V = rng.normal(size=SHAPE)
+    return V * (0.5 * S.radius / S.norm(V))
+
+
+def _point(name: str, where: str, rng) -> np.ndarray:
+    outside = 3.0 * rng.normal(size=SHAPE)
+    if where == "outside":
+        return outside
+    if where == "on":
+        return project(outside, CLOSED_FORM_SETS[name]).weights
+    return _inside(name, rng)
+
+
+def _assert_close(actual, expected, *, rtol, atol, what):
+    actual, expected = np.asarray(actual, dtype=float), np.asarray(expected, dtype=float)
+    assert actual.shape == expected.shape, what
+    scale = max(1.0, float(np.max(np.abs(expected))))
+    err = float(np.max(np.abs(actual - expected)))
+    assert err <= atol + rtol * scale, f"{what}: max error {err:.2e}"
+
+
+@pytest.mark.parametrize("where", ["inside", "on", "outside"])
+@pytest.mark.parametrize("name", list(CLOSED_FORM_SETS))
+def test_closed_form_matches_cvxpy(name, where, solver, rng):
+    S = CLOSED_FORM_SETS[name]
+    V = _point(name, where, rng)
+    fast = project(V, S)
+    exact = project(V, S, method="cvxpy", solver=solver)
+    assert fast.method == "closed_form" and exact.method == "cvxpy"
+    assert fast.status == exact.status == "optimal"
+    weight_tol = 1e-5 if name in SDP_SETS or where == "on" else 1e-6
+    _assert_close(fast.weights, exact.weights, rtol=weight_tol, atol=weight_tol, what="weights")
+    assert set(fast.duals) == set(exact.duals)
+    dual_tol = 3e-5 if where == "on" else 1e-6
+    for key in exact.duals:
+        assert type(fast.duals[key]) is type(exact.duals[key]), key
+        _assert_close(fast.duals[key], exact.duals[key], rtol=dual_tol, atol=dual_tol, what=key)
+    # Objective: ½‖W − V‖².
+    assert 0.5 * np.sum((fast.weights - V) ** 2) == pytest.approx(
+        0.5 * np.sum((exact.weights - V) ** 2), rel=1e-7, abs=1e-9
+    )
+    if where != "outside":
+        # Inside or on the set, the projection is the point itself, duals zero.
+        np.testing.assert_allclose(fast.weights, V, atol=1e-12)
+        if name != "simplex":  # the simplex's "sum" dual is nonzero on the set
+            # Up to rounding: a point "on" the boundary is itself a computed projection.
+            assert all(np.all(np.abs(v) <= 1e-12) for v in fast.duals.values())
+
+
+@pytest.mark.parametrize("where", ["inside", "on", "outside"])
+@pytest.mark.parametrize("name", list(CLOSED_FORM_SETS))
+def test_closed_form_satisfies_kkt(name, where, rng):
+    S = CLOSED_FORM_SETS[name]
+    V = _point(name, where, rng)
+    kkt = projection_kkt(V, S, project(V, S))
+    assert kkt.primal_feasibility <= 1e-12
+    assert kkt.dual_feasibility == 0.0
+    assert kkt.complementary_slackness <= 1e-12
+    assert kkt.stationarity <= 1e-10
+    assert kkt.duality_gap <= 1e-10
+
+
+def test_kkt_check_detects_wrong_duals(rng):
+    # The checks can fail: a dual off by 1% breaks stationarity and the gap.
+    V = 3 * rng.normal(size=SHAPE)
+    for S in (L2Ball(1.0), SpectralBall(1.0), Box(-0.5, 0.5), Simplex(1.0), MaxNorm(1.0)):
+        good = project(V, S)
+        bad_duals = {k: 1.01 * np.asarray(v) + 0.01 for k, v in good.duals.items()}
+        bad = ProjectionResult(good.weights, bad_duals, "optimal", "closed_form")
+        assert projection_kkt(V, S, bad).stationarity > 1e-4
+    good = project(V, L2Ball(1.0))
+    shifted = ProjectionResult(good.weights + 0.01, good.duals, "optimal", "closed_form")
+    assert projection_kkt(V, L2Ball(1.0), shifted).max() > 1e-4
+
+
+@pytest.mark.parametrize("name", ["l2", "l1", "linf", "spectral", "nuclear", "maxnorm"])
+def test_norm_dual_is_the_sensitivity_of_the_optimal_value(name, rng):
+    # p*(r) = ½‖P_r(V) − V‖² has dp*/dr = −λ (λ summed over columns for MaxNorm).
+    S = CLOSED_FORM_SETS[name]
+    V = 3 * rng.normal(size=SHAPE)
+
+    def value(radius):
+        return 0.5 * np.sum((project(V, type(S)(radius)).weights - V) ** 2)
+
+    slope = finite_difference(value, S.radius)
+    assert slope == pytest.approx(-np.sum(project(V, S).duals["norm"]), rel=1e-5)
+
+
+def test_simplex_and_box_duals_are_sensitivities(rng):
+    V = 3 * rng.normal(size=SHAPE)
+    # Equality dual: dp*/dt = −ν for the constraint sum(W) − t == 0.
+    slope = finite_difference(
+        lambda t: 0.5 * np.sum((project(V, Simplex(t)).weights - V) ** 2), 2.0
+    )
+    assert slope == pytest.approx(-project(V, Simplex(2.0)).duals["sum"], rel=1e-6)
+    # Box: dp*/d upper_ij = −μ_ij for W <= upper, entry by entry.
+    upper = np.full(SHAPE, 0.5)
+    grad = finite_difference(
+        lambda u: 0.5 * np.sum((project(V, Box(-0.5, u)).weights - V) ** 2), upper
+    )
+    np.testing.assert_allclose(grad, -project(V, Box(-0.5, upper)).duals["upper"], atol=1e-6)
+
+
+def _fresh_cvxpy_solve(V, S, solver="CLARABEL"):
+    """The definition solved from scratch, without cvxdual's compiled cache."""
+    W = cp.Variable(V.shape)
+    constraints = S.constraints(W)
+    problem = cp.Problem(cp.Minimize(0.5 * cp.sum_squares(W - V)), list(constraints.values()))
+    problem.solve(solver=solver, tol_gap_abs=1e-10, tol_gap_rel=1e-10, tol_feas=1e-10)
+    assert problem.status == cp.OPTIMAL
+    return W.value, {k: c.dual_value for k, c in constraints.items()}
+
+
+def _compiled_sets(rng):
+    A = rng.normal(size=(20, SHAPE[0] * SHAPE[1]))
+    b = rng.uniform(0.1, 1.0, 20)
+    increasing = CvxpySet(lambda W: {"increasing": W[1:, :] >= W[:-1, :]})
+    return {
+        "polyhedron": Polyhedron(A, b),
+        "nonneg∩spectral": Intersection(NonNegative(), SpectralBall(1.0)),
+        "box∩l1": Intersection(Box(-0.5, 0.5), L1Ball(2.0)),
+        "monotone": increasing,
+    }
+
+
+@pytest.mark.parametrize("name", ["polyhedron", "nonneg∩spectral", "box∩l1", "monotone"])
+def test_compiled_path_matches_a_fresh_tight_solve(name, solver, rng):
+    S = _compiled_sets(rng)[name]
+    for where in ("outside", "on", "inside"):
+        V = 2 * rng.normal(size=SHAPE)
+        if where != "outside":
+            V = project(V, S).weights
+            if where == "inside":
+                # Move towards a strictly feasible point for the sets that have one.
+                V = 0.5 * V if name in {"nonneg∩spectral", "box∩l1"} else V
+        result = project(V, S, method="auto", solver=solver)
+        assert result.method == "cvxpy"
+        W_ref, duals_ref = _fresh_cvxpy_solve(V, S)
+        # Clarabel (the default) matches the tight reference to 1e-6; SCS, a
+        # first-order method, to 1e-5; degenerate SDPs limit W to ~1e-5 (above).
+        tol = 1e-5 if "spectral" in name or solver == "SCS" else 1e-6
+        _assert_close(result.weights, W_ref, rtol=tol, atol=tol, what="weights")
+        for key, ref in duals_ref.items():
+            if name == "nonneg∩spectral" and where == "outside":
+                # Not unique: with several singular values at the bound, the
+                # spectral subgradient and the sign duals trade off; KKT below.
+                continue
+            _assert_close(result.duals[key], ref, rtol=1e-5, atol=tol, what=key)
+        kkt = projection_kkt(V, S, result)
+        assert kkt.primal_feasibility <= 1e-7
+        assert kkt.complementary_slackness <= 1e-6
+        assert kkt.stationarity <= 1e-4
+
+
+def test_compiled_problem_is_built_once_and_re_solved(rng):
+    S = Polyhedron(rng.normal(size=(6, 15)), np.ones(6))
+    first = compiled_projection(S, SHAPE)
+    assert first.problem.is_dcp(dpp=True)
+    results = [project(3 * rng.normal(size=SHAPE), S) for _ in range(3)]
+    assert compiled_projection(S, SHAPE) is first
+    # Re-solving with a new parameter value gives that value's projection.
+    for result in results[1:]:
+        assert not np.allclose(result.weights, results[0].weights)
+    V = 3 * rng.normal(size=SHAPE)
+    np.testing.assert_allclose(project(V, S).weights, _fresh_cvxpy_solve(V, S)[0], atol=1e-6)
+
+
+def test_method_cvxpy_is_available_for_every_set(rng):
+    V = 2 * rng.normal(size=SHAPE)
+    for S in list(CLOSED_FORM_SETS.values()) + list(_compiled_sets(rng).values()):
+        assert project(V, S, method="cvxpy").method == "cvxpy"
+
+
+def test_one_dimensional_weights(rng):
+    v = 3 * rng.normal(size=7)
+    for S in (L2Ball(1.0), L1Ball(1.0), LinfBall(0.5), NonNegative(), Simplex(1.0)):
+        diff = compare_with_cvxpy(v, S)
+        assert max(diff.values()) < 1e-6, S
+
+
+# --- bad input ----------------------------------------------------------------
+
+
+def test_unknown_method_is_a_value_error():
+    with pytest.raises(ValueError, match="method must be one of"):
+        project(np.ones(3), L2Ball(1.0), method="fast")
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_nan_or_inf_in_v_is_a_value_error(bad):
+    V = np.ones((2, 2))
+    V[0, 1] = bad
+    with pytest.raises(ValueError, match="NaN or infinity"):
+        project(V, L2Ball(1.0))
+
+
+def test_bad_shapes_are_value_errors():
+    with pytest.raises(ValueError, match="1-D or 2-D"):
+        project(np.ones((2, 2, 2)), L2Ball(1.0))
+    with pytest.raises(ValueError, match="empty"):
+        project(np.ones((0, 3)), L2Ball(1.0))
+    with pytest.raises(ValueError, match="2-D weight matrix"):
+        project(np.ones(3), SpectralBall(1.0))
+    with pytest.raises(ValueError, match="A has 4 columns"):
+        project(np.ones((2, 3)), Polyhedron(np.ones((1, 4)), np.ones(1)))
+    with pytest.raises(ValueError, match="ConvexSet"):
+        project(np.ones(3), "l2")
+
+
+def test_closed_form_on_a_set_without_one():
+    with pytest.raises(ValueError, match="no closed-form projection"):
+        project(np.ones(4), Polyhedron(np.ones((1, 4)), np.ones(1)), method="closed_form")
+
+
+def test_empty_intersection_raises_infeasible():
+    S = Intersection(Box(1.0, 2.0), Box(-2.0, -1.0))
+    with pytest.raises(InfeasibleSetError, match="infeasible"):
+        project(np.zeros(3), S)
+
+
+def test_solver_failure_is_a_clear_error():
+    # OSQP solves quadratic programs only: it cannot take the spectral norm's cone.
+    with pytest.raises(SolverError, match="Could not solve the projection onto SpectralBall"):
+        project(np.ones((2, 2)), SpectralBall(1.0), method="cvxpy", solver="OSQP")
+    with pytest.raises(ValueError, match="installed CVXPY solvers"):
+        project(np.ones(2), L2Ball(1.0), method="cvxpy", solver="NOSUCHSOLVER")
+
+
+@pytest.mark.parametrize("method", ["closed_form", "cvxpy"])
+def test_input_is_never_modified_nor_aliased(method, rng):
+    V = 3 * rng.normal(size=SHAPE)
+    V.setflags(write=False)  # any in-place write would raise
+    copy = V.copy()
+    for S in CLOSED_FORM_SETS.values():
+        result = project(V, S, method=method)
+        assert not np.shares_memory(result.weights, V)
+        np.testing.assert_array_equal(V, copy)
+    inside = _inside("l2", rng)
+    result = project(inside, CLOSED_FORM_SETS["l2"])
+    result.weights[0, 0] = 99.0
+    assert inside[0, 0] != 99.0
+
+
+def test_integer_and_list_input_accepted():
+    result = project([[3, 4]], L2Ball(1.0))
+    np.testing.assert_allclose(result.weights, [[0.6, 0.8]])
+    assert result.weights.dtype == np.float64
+
+
+# --- properties (hypothesis) ----------------------------------------------------
+
+matrices = arrays(
+    np.float64,
+    st.tuples(st.integers(1, 5), st.integers(1, 4)),
+    elements=st.floats(-50, 50, allow_nan=False, allow_infinity=False, width=64),
+)
+NORM_BALL_NAMES = ["l2", "l1", "linf", "spectral", "nuclear"]
+
+
+@settings(max_examples=40, deadline=None)
+@given(V=matrices, name=st.sampled_from(list(CLOSED_FORM_SETS)))
+def test_projection_is_feasible_and_idempotent(V, name):
+    S = CLOSED_FORM_SETS[name]
+    if name == "box":
+        S = Box(-0.3, 0.7)
+    W = project(V, S).weights
+    scale = max(1.0, float(np.abs(V).max()))
+    assert S.violation(W) <= 1e-12 * scale * V.size
+    again = project(W, S)
+    np.testing.assert_allclose(again.weights, W, atol=1e-9 * scale)
+
+
+@settings(max_examples=40, deadline=None)
+@given(A=matrices, data=st.data(), name=st.sampled_from(list(CLOSED_FORM_SETS)))
+def test_projection_is_non_expansive(A, data, name):
+    S = CLOSED_FORM_SETS[name]
+    if name == "box":
+        S = Box(-0.3, 0.7)
+    B = data.draw(arrays(np.float64, A.shape, elements=st.floats(-50, 50, width=64)))
+    PA, PB = project(A, S).weights, project(B, S).weights
+    assert np.linalg.norm(PA - PB) <= np.linalg.norm(A - B) * (1 + 1e-9) + 1e-9
+
+
+@settings(max_examples=40, deadline=None)
+@given(V=matrices, name=st.sampled_from(NORM_BALL_NAMES + ["maxnorm"]))
+def test_norm_dual_equals_dual_norm_of_residual(V, name):
+    S = CLOSED_FORM_SETS[name]
+    result = project(V, S)
+    R = V - result.weights
+    scale = max(1.0, float(np.abs(V).max()))
+    if name == "maxnorm":
+        np.testing.assert_allclose(result.duals["norm"], np.linalg.norm(R, axis=0),
+                                   atol=1e-9 * scale)
+    else:
+        assert result.duals["norm"] == pytest.approx(S.dual_norm(R), abs=1e-9 * scale)
+    assert np.all(np.asarray(result.duals["norm"]) >= 0)
