@@ -351,7 +351,7 @@ def test_projection_is_non_expansive(A, data, name):
 
 
 @settings(max_examples=40, deadline=None)
-@given(V=matrices, name=st.sampled_from(NORM_BALL_NAMES + ["maxnorm"]))
+@given(V=matrices, name=st.sampled_from([*NORM_BALL_NAMES, "maxnorm"]))
 def test_norm_dual_equals_dual_norm_of_residual(V, name):
     S = CLOSED_FORM_SETS[name]
     result = project(V, S)
