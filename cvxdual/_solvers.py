@@ -8,6 +8,7 @@ infeasible problem, :class:`~cvxdual.exceptions.InfeasibleSetError`) is raised.
 
 from __future__ import annotations
 
+import functools
 import logging
 import warnings
 from collections.abc import Sequence
@@ -46,6 +47,12 @@ DEFAULT_ORDER: tuple[str, ...] = ("CLARABEL", "ECOS", "SCS", "OSQP", "HIGHS")
 _INFEASIBLE = {cp.INFEASIBLE, cp.INFEASIBLE_INACCURATE}
 
 
+@functools.lru_cache(maxsize=1)
+def _cvxpy_installed() -> frozenset[str]:
+    # cp.installed_solvers() imports every solver module: milliseconds per call.
+    return frozenset(cp.installed_solvers())
+
+
 def installed_solvers() -> list[str]:
     """Return the solvers of :data:`DEFAULT_ORDER` that CVXPY can use here.
 
@@ -55,7 +62,7 @@ def installed_solvers() -> list[str]:
     >>> "CLARABEL" in installed_solvers()
     True
     """
-    available = set(cp.installed_solvers())
+    available = _cvxpy_installed()
     return [s for s in DEFAULT_ORDER if s in available]
 
 
@@ -66,9 +73,9 @@ def check_solver(solver: str | None) -> str | None:
     if not isinstance(solver, str):
         raise ValueError(f"solver must be a string naming a CVXPY solver or None, got {solver!r}")
     name = solver.upper()
-    if name not in cp.installed_solvers():
+    if name not in _cvxpy_installed():
         raise ValueError(
-            f"solver must be one of the installed CVXPY solvers {sorted(cp.installed_solvers())}, "
+            f"solver must be one of the installed CVXPY solvers {sorted(_cvxpy_installed())}, "
             f"got {solver!r}"
         )
     return name
@@ -125,7 +132,7 @@ def solve(
     if solver is not None:
         order = [check_solver(solver)]
     else:
-        available = set(cp.installed_solvers())
+        available = _cvxpy_installed()
         order = [s for s in (fallbacks or DEFAULT_ORDER) if s in available]
     failures = []
     for name in order:

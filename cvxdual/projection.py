@@ -20,7 +20,7 @@ import numpy as np
 
 from . import _solvers
 from ._validation import check_finite_array
-from .sets import ConvexSet
+from .sets import ConvexSet, Polyhedron
 
 __all__ = ["ProjectionResult", "project"]
 
@@ -103,6 +103,51 @@ class CompiledProjection:
         return ProjectionResult(np.array(self.W.value, dtype=float), duals, "optimal", "cvxpy")
 
 
+class PolyhedronDualProjection:
+    r"""Projection onto ``{W : A vec(W) <= b}`` through its dual, compiled once.
+
+    When the polyhedron has fewer rows ``m`` than ``W`` has entries, the dual
+    of the projection is the much smaller problem
+
+    .. math:: \min_{y \ge 0} \tfrac12 y^\top A A^\top y - y^\top (A\,\mathrm{vec}(V) - b),
+
+    whose solution ``y`` *is* the dual value of the constraint ``"ineq"`` and
+    gives ``W = V − unvec(Aᵀ y)`` (stationarity). Strong duality holds for
+    every non-empty polyhedron, so the weights, the duals and the optimal value
+    are those of the primal definition (tests compare both to solver tolerance).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from cvxdual.projection import PolyhedronDualProjection
+    >>> from cvxdual.sets import Polyhedron
+    >>> problem = PolyhedronDualProjection(Polyhedron([[1.0, 1.0]], [1.0]), (2,))
+    >>> result = problem.solve(np.array([1.0, 1.0]))
+    >>> np.round(result.weights, 6), np.round(result.duals["ineq"], 6)
+    (array([0.5, 0.5]), array([0.5]))
+    """
+
+    def __init__(self, S, shape: tuple[int, ...]):
+        S.check_shape(shape)
+        self.set = S
+        self.shape = tuple(shape)
+        m = S.A.shape[0]
+        self.y = cp.Variable(m, nonneg=True, name="y")
+        self.V = cp.Parameter(int(np.prod(shape)), name="vecV")
+        gram = cp.psd_wrap(S.A @ S.A.T)
+        self.problem = cp.Problem(
+            cp.Minimize(0.5 * cp.quad_form(self.y, gram) - self.y @ (S.A @ self.V - S.b))
+        )
+
+    def solve(self, V: np.ndarray, solver: str | None = None) -> ProjectionResult:
+        """Project a validated array ``V`` of the compiled shape."""
+        self.V.value = V.ravel()
+        _solvers.solve(self.problem, solver, what=f"projection onto {self.set!r} (dual)")
+        y = np.maximum(np.asarray(self.y.value, dtype=float), 0.0)
+        W = V - (self.set.A.T @ y).reshape(self.shape)
+        return ProjectionResult(W, {"ineq": y}, "optimal", "cvxpy")
+
+
 def _dual_value(constraint: cp.Constraint):
     value = np.asarray(constraint.dual_value, dtype=float)
     return float(value) if value.ndim == 0 else value.copy()
@@ -113,8 +158,11 @@ def _dual_value(constraint: cp.Constraint):
 _COMPILED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
-def compiled_projection(S: ConvexSet, shape: tuple[int, ...]) -> CompiledProjection:
-    """Return the cached :class:`CompiledProjection` for ``(S, shape)``, building it once.
+def compiled_projection(S: ConvexSet, shape: tuple[int, ...]):
+    """Return the cached compiled projection problem for ``(S, shape)``, building it once.
+
+    A :class:`CompiledProjection` of the defining problem, or for a polyhedron
+    with fewer rows than weights, its :class:`PolyhedronDualProjection`.
 
     Examples
     --------
@@ -127,7 +175,10 @@ def compiled_projection(S: ConvexSet, shape: tuple[int, ...]) -> CompiledProject
     per_shape = _COMPILED.setdefault(S, {})
     shape = tuple(shape)
     if shape not in per_shape:
-        per_shape[shape] = CompiledProjection(S, shape)
+        if isinstance(S, Polyhedron) and S.A.shape[0] < int(np.prod(shape)):
+            per_shape[shape] = PolyhedronDualProjection(S, shape)
+        else:
+            per_shape[shape] = CompiledProjection(S, shape)
     return per_shape[shape]
 
 

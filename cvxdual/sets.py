@@ -147,18 +147,21 @@ class ConvexSet:
 
 
 def _simplex_threshold(values: np.ndarray, total: float) -> float:
-    """Return τ with ``Σ max(values − τ, 0) = total`` (``values`` 1-D, total > 0)."""
-    u = np.sort(values)[::-1]
-    css = np.cumsum(u) - total
-    j = np.arange(1, u.size + 1)
-    # The support is the longest prefix on which u_j > (css_j)/j; that condition
-    # holds on a prefix, so the last True index gives ρ.
-    rho = np.flatnonzero(u * j > css)[-1]
-    return float(css[rho] / (rho + 1))
+    """Return τ with ``Σ max(values − τ, 0) = total`` (``values`` 1-D, total > 0).
 
-
-def _as_float(value) -> float:
-    return float(np.asarray(value).reshape(()))
+    Michelot's (1986) pivoting: τ is the mean excess over the current support;
+    entries at or below τ leave the support, which shrinks until it is stable.
+    It ends on the same support, hence the same τ, as the sort-based formula,
+    in O(n) per pass and a handful of passes.
+    """
+    support = values
+    tau = (support.sum() - total) / support.size
+    while True:
+        kept = support[support > tau]
+        if kept.size == support.size:
+            return float(tau)
+        support = kept
+        tau = (support.sum() - total) / support.size
 
 
 class _NormBall(ConvexSet):
@@ -445,7 +448,7 @@ class MaxNorm(_MatrixNormBall):
         return {"norm": cp.norm(W, 2, axis=0) <= self.radius}
 
     def project_closed_form(self, V):
-        norms = np.linalg.norm(V, axis=0)
+        norms = np.sqrt(np.einsum("ij,ij->j", V, V))
         excess = np.maximum(norms - self.radius, 0.0)
         if not excess.any():
             return V, {"norm": excess}

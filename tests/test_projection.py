@@ -363,3 +363,25 @@ def test_norm_dual_equals_dual_norm_of_residual(V, name):
     else:
         assert result.duals["norm"] == pytest.approx(S.dual_norm(R), abs=1e-9 * scale)
     assert np.all(np.asarray(result.duals["norm"]) >= 0)
+
+
+def _sort_based_simplex_threshold(v, total):
+    """Reference: the sort-based formula (Held et al. 1974; Duchi et al. 2008)."""
+    u = np.sort(v)[::-1]
+    css = np.cumsum(u) - total
+    j = np.arange(1, u.size + 1)
+    rho = np.flatnonzero(u * j > css)[-1]
+    return css[rho] / (rho + 1)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    v=arrays(np.float64, st.integers(1, 40), elements=st.floats(-1e3, 1e3, width=64)),
+    total=st.floats(1e-3, 1e3),
+)
+def test_simplex_threshold_matches_the_sort_based_formula(v, total):
+    from cvxdual.sets import _simplex_threshold
+
+    tau = _simplex_threshold(v, total)
+    assert tau == pytest.approx(_sort_based_simplex_threshold(v, total), rel=1e-9, abs=1e-9)
+    assert np.maximum(v - tau, 0).sum() == pytest.approx(total, rel=1e-9)

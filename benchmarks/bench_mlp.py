@@ -1,0 +1,164 @@
+"""Benchmark: constrained MLPs against scikit-learn's MLPs (same sizes, epochs, seed).
+
+Two problems, as issue 4's Performance section:
+
+* digits, 70/30 split (stratified), hidden (64, 64), ``SpectralBall(2)`` on
+  both hidden layers, head radius 5, 60 epochs, against ``MLPClassifier``:
+  test accuracy >= sklearn's - 0.02 and fit time <= 2x sklearn's;
+* ``make_friedman1`` (2,000 samples, 70/30), hidden (64,), ``MaxNorm(3)``,
+  60 epochs, against ``MLPRegressor``: test R² >= sklearn's - 0.03.
+
+Both sides use Adam, batch size "auto", learning rate 1e-3, standardised
+inputs, and run every epoch (``tol=0``, ``n_iter_no_change=max_iter``). Fit
+times are the best of ``--repeats`` runs in this process, with BLAS limited to
+``--threads`` threads for both. The script also reports where the constrained
+fit spends its time (head solves, projections, the rest).
+
+Run from the repository root::
+
+    python benchmarks/bench_mlp.py [--repeats 3] [--threads 1] [--epochs 60]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+import warnings
+from collections import defaultdict
+
+import numpy as np
+from sklearn.datasets import load_digits, make_friedman1
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import train_test_split
+from sklearn.neural_network import MLPClassifier, MLPRegressor
+from sklearn.preprocessing import StandardScaler
+from threadpoolctl import threadpool_limits
+
+import cvxdual.training as training
+from cvxdual.estimators._mlp import ConstrainedMLPClassifier, ConstrainedMLPRegressor
+from cvxdual.heads import NormBoundedHead
+from cvxdual.sets import MaxNorm, SpectralBall
+
+SEED = 0
+
+
+def best_time(make, X, y, repeats):
+    """Return (best fit time, last fitted model) over ``repeats`` fits."""
+    best, model = np.inf, None
+    for _ in range(repeats):
+        model = make()
+        start = time.perf_counter()
+        model.fit(X, y)
+        best = min(best, time.perf_counter() - start)
+    return best, model
+
+
+class Profile:
+    """Accumulates the time spent in head solves and projections during one fit."""
+
+    def __init__(self):
+        self.seconds = defaultdict(float)
+        self.calls = defaultdict(int)
+        self.methods = defaultdict(int)
+
+    def __enter__(self):
+        self._solve, self._project = NormBoundedHead.solve, training.project
+        profile = self
+
+        def solve(head, *args, **kwargs):
+            start = time.perf_counter()
+            solution = profile._solve(head, *args, **kwargs)
+            profile.seconds["head solves"] += time.perf_counter() - start
+            profile.calls["head solves"] += 1
+            profile.methods[solution.method] += 1
+            return solution
+
+        def project(*args, **kwargs):
+            start = time.perf_counter()
+            result = profile._project(*args, **kwargs)
+            profile.seconds["projections"] += time.perf_counter() - start
+            profile.calls["projections"] += 1
+            return result
+
+        NormBoundedHead.solve, training.project = solve, project
+        return self
+
+    def __exit__(self, *exc):
+        NormBoundedHead.solve, training.project = self._solve, self._project
+
+
+def split(X, y, stratify):
+    X_train, X_test, y_train, y_test = train_test_split(
+        X, y, test_size=0.3, random_state=SEED, stratify=y if stratify else None
+    )
+    scaler = StandardScaler().fit(X_train)
+    return scaler.transform(X_train), scaler.transform(X_test), y_train, y_test
+
+
+def run(name, ours, theirs, data, repeats, threshold, metric):
+    X_train, X_test, y_train, y_test = data
+    t_ours, model = best_time(ours, X_train, y_train, repeats)
+    t_theirs, reference = best_time(theirs, X_train, y_train, repeats)
+    with Profile() as profile:
+        start = time.perf_counter()
+        ours().fit(X_train, y_train)
+        total = time.perf_counter() - start
+    s_ours, s_theirs = model.score(X_test, y_test), reference.score(X_test, y_test)
+    print(f"\n## {name}")
+    print(f"  test {metric}: cvxdual {s_ours:.4f}  sklearn {s_theirs:.4f}  "
+          f"difference {s_ours - s_theirs:+.4f} (target >= {-threshold:+.2f}: "
+          f"{'PASS' if s_ours >= s_theirs - threshold else 'FAIL'})")  # fmt: skip
+    print(f"  fit time (best of {repeats}): cvxdual {t_ours:.3f}s  sklearn {t_theirs:.3f}s  "
+          f"ratio {t_ours / t_theirs:.2f}x")  # fmt: skip
+    print(f"  epochs: cvxdual {model.n_iter_}, sklearn {reference.n_iter_}")
+    rest = total - sum(profile.seconds.values())
+    parts = ", ".join(
+        f"{k} {v:.3f}s ({profile.calls[k]} calls, {100 * v / total:.0f}%)"
+        for k, v in profile.seconds.items()
+    )
+    print(f"  where the time goes (one fit, {total:.3f}s): {parts}, "
+          f"forward/backward/optimizer {rest:.3f}s ({100 * rest / total:.0f}%)")  # fmt: skip
+    print(f"  head methods: {dict(profile.methods)}")
+    return s_ours, s_theirs, t_ours, t_theirs
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--epochs", type=int, default=60)
+    args = parser.parse_args()
+    epochs = args.epochs
+    common = dict(max_iter=epochs, tol=0.0, n_iter_no_change=epochs, random_state=SEED)
+    warnings.simplefilter("ignore", ConvergenceWarning)
+
+    with threadpool_limits(args.threads):
+        X, y = load_digits(return_X_y=True)
+        digits = split(X, y, stratify=True)
+        run(
+            f"digits: hidden (64, 64), SpectralBall(2) on both layers, head radius 5, "
+            f"{epochs} epochs",
+            lambda: ConstrainedMLPClassifier(
+                (64, 64), layer_constraints=SpectralBall(2.0), head_radius=5.0, **common
+            ),
+            lambda: MLPClassifier((64, 64), **common),
+            digits,
+            args.repeats,
+            0.02,
+            "accuracy",
+        )
+        X, y = make_friedman1(n_samples=2000, random_state=SEED)
+        friedman = split(X, y, stratify=False)
+        run(
+            f"make_friedman1 (2,000 samples): hidden (64,), MaxNorm(3), {epochs} epochs",
+            lambda: ConstrainedMLPRegressor((64,), layer_constraints=MaxNorm(3.0), **common),
+            lambda: MLPRegressor(hidden_layer_sizes=(64,), **common),
+            friedman,
+            args.repeats,
+            0.03,
+            "R²",
+        )
+
+
+if __name__ == "__main__":
+    main()
