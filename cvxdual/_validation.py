@@ -46,7 +46,7 @@ def check_finite_array(
     dtype('float64')
     """
     try:
-        array = np.array(value, dtype=np.float64, copy=copy)
+        array = np.array(value, dtype=np.float64) if copy else np.asarray(value, np.float64)
     except (TypeError, ValueError) as exc:
         raise ValueError(f"{name} must be an array of real numbers: {exc}") from exc
     if ndim is not None and array.ndim not in ndim:
@@ -54,6 +54,12 @@ def check_finite_array(
         raise ValueError(f"{name} must be a {allowed} array, got shape {array.shape}")
     if array.size == 0:
         raise ValueError(f"{name} must not be empty, got shape {array.shape}")
-    if not np.all(np.isfinite(array)):
+    # A finite sum of squares (one BLAS dot) proves every entry finite without
+    # a boolean temporary; only when it is not (NaN, inf, or overflow of huge
+    # finite values) look entry by entry.
+    flat = array.reshape(-1)
+    with np.errstate(over="ignore", invalid="ignore"):
+        squares = flat @ flat
+    if not np.isfinite(squares) and not np.all(np.isfinite(array)):
         raise ValueError(f"{name} contains NaN or infinity.")
     return array

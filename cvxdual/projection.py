@@ -237,7 +237,10 @@ def project(
         raise ValueError(f"method must be one of {_METHODS}, got {method!r}")
     if not isinstance(S, ConvexSet):
         raise ValueError(f"S must be a cvxdual.sets.ConvexSet, got {S!r}")
-    V = check_finite_array(V, "V", ndim=(1, 2))
+    original = V
+    # No defensive copy of a large V: closed forms never write into their
+    # input, and a result that would share memory with it is copied below.
+    V = check_finite_array(V, "V", ndim=(1, 2), copy=False)
     S.check_shape(V.shape)
     if method == "closed_form" and not S.has_closed_form:
         raise ValueError(
@@ -245,6 +248,8 @@ def project(
         )
     if S.has_closed_form and method != "cvxpy":
         weights, duals = S.project_closed_form(V)
+        if isinstance(original, np.ndarray) and np.may_share_memory(weights, original):
+            weights = weights.copy()
         return ProjectionResult(weights, duals, "optimal", "closed_form")
     solver = _solvers.check_solver(solver)
     return compiled_projection(S, V.shape).solve(V, solver)

@@ -164,6 +164,24 @@ def _simplex_threshold(values: np.ndarray, total: float) -> float:
         tau = (support.sum() - total) / support.size
 
 
+def _column_norms(V: np.ndarray) -> np.ndarray:
+    """Euclidean norms of the columns (of the whole vector if 1-D), safe from overflow."""
+    with np.errstate(over="ignore"):
+        squares = np.einsum("ij,ij->j", V, V) if V.ndim == 2 else np.array([V @ V])
+    if np.all(np.isfinite(squares)):
+        return np.sqrt(squares)
+    # Entries near sqrt(max float) overflow the squares: rescale by the largest.
+    scale = np.abs(V).max(axis=0)
+    scale = np.where(scale > 0, scale, 1.0)
+    scaled = V / scale
+    return scale * np.sqrt(np.einsum("ij,ij->j", scaled, scaled) if V.ndim == 2
+                           else np.array([scaled @ scaled]))
+
+
+def _frobenius(V: np.ndarray) -> float:
+    return float(_column_norms(V.reshape(-1))[0])
+
+
 class _NormBall(ConvexSet):
     """A ball ``{W : ‖W‖ <= radius}`` of some norm; its dual key is ``"norm"``."""
 
@@ -212,7 +230,7 @@ class L2Ball(_NormBall):
         return {"norm": cp.norm(W, "fro") <= self.radius}
 
     def project_closed_form(self, V):
-        norm = float(np.linalg.norm(V))
+        norm = _frobenius(V)
         if norm <= self.radius:
             return V, {"norm": 0.0}
         return V * (self.radius / norm), {"norm": norm - self.radius}
@@ -448,7 +466,7 @@ class MaxNorm(_MatrixNormBall):
         return {"norm": cp.norm(W, 2, axis=0) <= self.radius}
 
     def project_closed_form(self, V):
-        norms = np.sqrt(np.einsum("ij,ij->j", V, V))
+        norms = _column_norms(V)
         excess = np.maximum(norms - self.radius, 0.0)
         if not excess.any():
             return V, {"norm": excess}
