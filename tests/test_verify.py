@@ -1,0 +1,42 @@
+"""The verification helpers themselves: they pass on exact answers and fail on wrong ones."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from cvxdual import Intersection, L2Ball, NonNegative, Polyhedron, project
+from cvxdual.projection import ProjectionResult
+from cvxdual.verify import compare_with_cvxpy, finite_difference, projection_kkt
+
+
+def test_finite_difference_of_known_functions():
+    assert finite_difference(lambda x: x**3, 2.0) == pytest.approx(12.0, rel=1e-8)
+    x = np.array([[1.0, -2.0], [0.5, 3.0]])
+    np.testing.assert_allclose(finite_difference(lambda a: np.sum(a**2), x), 2 * x, rtol=1e-8)
+
+
+def test_compare_with_cvxpy_reports_every_dual(rng):
+    V = 2 * rng.normal(size=(4, 3))
+    S = Intersection(NonNegative(), L2Ball(1.0))
+    diff = compare_with_cvxpy(V, S)
+    assert set(diff) == {"weights", "0.nonneg", "1.norm"}
+    assert diff["weights"] == 0.0  # both sides run CVXPY for a set without a closed form
+
+
+def test_kkt_residuals_flag_each_violated_condition(rng):
+    V = 2 * rng.normal(size=(4, 3))
+    A = rng.normal(size=(5, 12))
+    S = Polyhedron(A, np.ones(5))
+    good = project(V, S)
+    assert projection_kkt(V, S, good).max() < 1e-8
+    # Infeasible weights.
+    outside = ProjectionResult(V, good.duals, "optimal", "x")
+    assert projection_kkt(V, S, outside).primal_feasibility > 1e-3
+    # Negative multipliers.
+    negative = ProjectionResult(good.weights, {"ineq": -np.abs(good.duals["ineq"]) - 1},
+                                "optimal", "x")
+    assert projection_kkt(V, S, negative).dual_feasibility >= 1.0
+    # Multipliers on slack constraints break complementary slackness.
+    slack = ProjectionResult(good.weights, {"ineq": good.duals["ineq"] + 1.0}, "optimal", "x")
+    assert projection_kkt(V, S, slack).complementary_slackness > 1e-3
