@@ -13,10 +13,10 @@ import cvxpy as cp
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _timing import best_time, row  # noqa: E402
+from _timing import best_time, row
 
-from cvxdual import project  # noqa: E402
-from cvxdual.sets import (  # noqa: E402
+from cvxdual import project
+from cvxdual.sets import (
     Box,
     L1Ball,
     L2Ball,

@@ -7,6 +7,7 @@ paths return the same weights and the same Lagrange multipliers.
 from __future__ import annotations
 
 from . import sets
+from .estimators import ConstrainedMLPClassifier, ConstrainedMLPRegressor
 from .exceptions import InfeasibleSetError, SolverError
 from .projection import ProjectionResult, project
 from .sets import (
@@ -28,6 +29,8 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Box",
+    "ConstrainedMLPClassifier",
+    "ConstrainedMLPRegressor",
     "CvxpySet",
     "InfeasibleSetError",
     "Intersection",

@@ -1,0 +1,7 @@
+"""scikit-learn estimators backed by exact convex solves, with their duals."""
+
+from __future__ import annotations
+
+from ._mlp import ConstrainedMLPClassifier, ConstrainedMLPRegressor
+
+__all__ = ["ConstrainedMLPClassifier", "ConstrainedMLPRegressor"]

@@ -1,0 +1,1153 @@
+r"""Convex linear heads: the exact solution of a norm-bounded (or set-constrained) fit.
+
+For fixed features ``Phi`` (n, d) the head solves the problem of DESIGN.md,
+
+.. math::
+
+    p^*(\Phi) = \min_{W, b, z} \; \sum_i w_i\, \ell(z_i, y_i)
+    \quad \text{s.t.} \quad \Phi W + \mathbf 1 b^\top - z = 0 \;\; (\nu),
+    \qquad W \in C,
+
+with ``w_i = 1/n`` (or the normalised sample weights). The CVXPY problem is the
+definition: :class:`NormBoundedHead` compiles it once per shape with
+:class:`cvxpy.Parameter` objects and re-solves it. For the smooth losses
+(``squared``, ``logistic``, ``multinomial``, ``squared_hinge``) with an
+:class:`~cvxdual.sets.L2Ball`, :class:`~cvxdual.sets.L1Ball` or
+:class:`~cvxdual.sets.LinfBall` (or no constraint) a fast exact solver returns
+the same numbers:
+
+* L2 (Frobenius) ball: the solution is the penalised optimum
+  :math:`\theta(\mu) = \arg\min f(\theta) + \tfrac\mu2\|W\|_F^2` with
+  :math:`\|W(\mu)\|_F = r`, and the dual is :math:`\lambda = \mu r`.
+  Each penalised problem is solved by Newton's method (Cholesky of the small
+  :math:`(d+1)K` Hessian, Armijo line search), warm-started along the path, and
+  :math:`\mu` is found by safeguarded Newton steps on
+  :math:`\varphi(\mu) = 1/\|W(\mu)\| - 1/r` with
+  :math:`dW/d\mu = -(H + \mu P)^{-1} P\theta` (Moré–Sorensen).
+* L1 ball: accelerated projected gradient (FISTA with restarts, the exact
+  ℓ1-ball projection) identifies the support and signs; an equality-constrained
+  Newton method on that face then solves to machine precision, and the KKT
+  conditions are checked (:math:`\lambda = \|\nabla_W f\|_\infty`, support
+  gradients equal to :math:`-\lambda\,\mathrm{sign}(W)`).
+  For problems with ``n (d+1)² K² > 2·10⁷`` the L2 solver first runs L-BFGS
+  on the sphere ``W = rV/‖V‖`` (whose curvature is that of the penalised
+  problem at the optimal penalty) and then, when the Hessian is still cheap,
+  polishes with Newton's method on the KKT system in ``(θ, μ)``.
+* ℓ∞ ball (a box): FISTA with clipping identifies the coefficients at ``±r``;
+  Newton's method over the others solves that face, with
+  :math:`\lambda = \|\nabla_W f\|_1` and the KKT conditions checked.
+
+If a fast solve does not certify its KKT conditions, the CVXPY problem is
+solved instead. The intercept is never constrained.
+
+Shapes: ``K = 1`` for the binary losses and 1-D squared targets (``coef`` is
+``(d, 1)``, ``sample_duals`` ``(n, 1)``); ``K = n_targets`` for 2-D squared
+targets; ``K = n_classes`` for the multinomial loss.
+
+Dual sign convention (checked numerically in the tests): CVXPY's Lagrangian for
+the constraint ``"scores"`` is :math:`f + \langle \nu, \Phi W + \mathbf 1 b^\top
+- z\rangle`, so stationarity in ``z`` gives :math:`\nu_i = w_i\,\partial\ell/\partial
+z_i`, i.e. :math:`\frac1n \partial\ell/\partial z_i` without weights. By the
+envelope theorem :math:`\nabla_\Phi p^* = \nu W^{*\top}`
+(:meth:`HeadSolution.feature_gradient`).
+"""
+
+from __future__ import annotations
+
+import logging
+import numbers
+from dataclasses import dataclass, field
+
+import cvxpy as cp
+import numpy as np
+import scipy.linalg
+import scipy.linalg.blas
+import scipy.optimize
+
+from . import _solvers
+from .exceptions import SolverError
+from .losses import Loss, get_loss
+from .sets import ConvexSet, L1Ball, L2Ball, LinfBall
+
+__all__ = ["HeadSolution", "NormBoundedHead"]
+
+logger = logging.getLogger(__name__)
+
+# Losses with a fast exact solver (a Lipschitz gradient and a cheap Hessian).
+_FAST_LOSSES = ("squared", "logistic", "multinomial", "squared_hinge")
+# Sets with a fast exact solver (exact types: subclasses may change the definition).
+_FAST_SETS = (L2Ball, L1Ball, LinfBall)
+
+# Tuning constants of the fast solvers.
+_ARMIJO = 1e-4  # sufficient-decrease fraction of the Newton line search
+_MAX_HALVINGS = 50  # backtracking steps before a line search gives up
+_MAX_MU_STEPS = 100  # outer steps of the root find in the penalty μ
+_MU_ZERO_NEWTON = 50  # Newton iterations allowed for the unpenalised (μ = 0) trial
+_FISTA_MAX_ITER = 3_000  # projected-gradient iterations before the L1 solver gives up
+_FISTA_CHECK = 10  # projected-gradient iterations between attempts at the face Newton
+_KKT_RTOL = 1e-7  # relative KKT residual a fast solution must reach to be returned
+_KKT_POLISH_RTOL = 1e-12  # relative KKT residual at which the Newton polish stops
+_KKT_POLISH_STALL = 1e-9  # ... and the largest it accepts when rounding stalls it
+_KKT_LBFGS_RTOL = 1e-5  # the same for an L-BFGS solution before its Newton polish
+_LBFGS_MEMORY = 20  # L-BFGS correction pairs
+_LBFGS_FTOL = 64 * np.finfo(float).eps  # L-BFGS relative decrease test (as scikit-learn)
+_LBFGS_MAX_ITER = 15_000  # L-BFGS iterations
+# Newton's method forms the (p1 K)² Hessian at a cost of n (p1 K)² flops: above
+# _NEWTON_MAX_WORK the L2 solver runs L-BFGS on the sphere first, and above
+# _POLISH_MAX_WORK it skips the final Newton polish.
+_NEWTON_MAX_WORK = 2e7
+_POLISH_MAX_WORK = 1.5e8
+# Largest n_samples * n_features for which the CVXPY problem keeps Phi as a parameter.
+_DPP_MAX_ENTRIES = 20_000
+
+
+@dataclass
+class HeadSolution:
+    """Solution of a head problem, with the duals of the CVXPY definition.
+
+    Attributes
+    ----------
+    coef : ndarray of shape (n_features, K)
+        The optimal ``W``.
+    intercept : ndarray of shape (K,)
+        The optimal ``b`` (zeros without an intercept). For the multinomial loss
+        the fast solver returns centred intercepts (summing to zero); CVXPY may
+        return any optimal shift.
+    objective : float
+        Optimal value ``Σ_i w_i ℓ(z_i, y_i)``.
+    duals : dict of str to float or ndarray
+        Dual value of each constraint of the set (the set's keys), as CVXPY's
+        ``dual_value`` reports it; empty without a constraint.
+    sample_duals : ndarray of shape (n_samples, K)
+        ``ν``, the dual of ``Phi @ W + b - z == 0``: ``ν_i = w_i ∂ℓ/∂z_i``.
+    status : str
+        ``"optimal"``.
+    method : str
+        ``"cvxpy"``, ``"newton"`` (no constraint), ``"newton-l2"``, ``"lbfgs-l2"``,
+        ``"lbfgs-newton-l2"`` (large problems), ``"face-newton-l1"`` or
+        ``"face-newton-linf"``.
+    n_iter : int
+        Iterations of the fast solver (Newton steps plus projected-gradient
+        steps), or of the CVXPY solver.
+    solver : str or None
+        The CVXPY solver used, or None for a fast solve.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from cvxdual.heads import HeadSolution
+    >>> sol = HeadSolution(np.ones((2, 1)), np.zeros(1), 0.5, {}, np.full((3, 1), 0.1),
+    ...                    "optimal", "cvxpy")
+    >>> sol.feature_gradient().shape
+    (3, 2)
+    """
+
+    coef: np.ndarray
+    intercept: np.ndarray
+    objective: float
+    duals: dict
+    sample_duals: np.ndarray
+    status: str
+    method: str
+    n_iter: int = 0
+    solver: str | None = field(default=None)
+
+    def feature_gradient(self) -> np.ndarray:
+        """Return ``∇_Phi p* = sample_duals @ coef.T``, shape ``(n_samples, n_features)``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from cvxdual.heads import NormBoundedHead
+        >>> from cvxdual.sets import L2Ball
+        >>> Phi = np.array([[1.0], [2.0], [3.0]])
+        >>> sol = NormBoundedHead("squared", L2Ball(0.5)).solve(Phi, np.array([1.0, 2.0, 3.0]))
+        >>> sol.coef.ravel().round(6).tolist(), sol.feature_gradient().shape
+        ([0.5], (3, 1))
+        """
+        return self.sample_duals @ self.coef.T
+
+
+# ---------------------------------------------------------------------------
+# The CVXPY definition, compiled once per shape.
+
+
+def _dual_value(constraint: cp.Constraint):
+    value = np.asarray(constraint.dual_value, dtype=float)
+    return float(value) if value.ndim == 0 else value.copy()
+
+
+# With the tight tolerances of cvxdual._solvers, Clarabel often stops one step
+# short on the "scores" equalities (primal residual ~1e-10, status
+# "optimal_inaccurate"), depending on rounding. Feasibility to 1e-9 is far
+# inside the accuracy the heads promise (1e-6 on objectives), so these settings
+# are tried after the standard tight ones; then the standard solver order.
+_CLARABEL_TRIES = (
+    {},
+    {"tol_feas": 1e-9},
+    {"tol_feas": 1e-9, "equilibrate_enable": False},
+)
+
+
+def _solve_problem(problem: cp.Problem, solver: str | None, what: str) -> str:
+    """Solve with the Clarabel settings of ``_CLARABEL_TRIES``, then the standard order."""
+    if solver in (None, "CLARABEL") and "CLARABEL" in cp.installed_solvers():
+        for options in _CLARABEL_TRIES:
+            try:
+                return _solvers.solve(problem, "CLARABEL", what=what, solver_options=options)
+            except SolverError as exc:
+                logger.debug("Clarabel %s failed on %s: %s", options, what, exc)
+    return _solvers.solve(problem, solver, what=what)
+
+
+def _solver_iterations(problem: cp.Problem) -> int:
+    stats = problem.solver_stats
+    iterations = getattr(stats, "num_iters", None) if stats is not None else None
+    return int(iterations) if iterations is not None else 1
+
+
+class _CompiledHead:
+    """The DPP CVXPY problem of a head for one shape ``(n, d, K)``.
+
+    With ``data = (Phi, Y, weights)`` the problem is built for that data only,
+    with constants instead of parameters.
+    """
+
+    def __init__(
+        self, loss: Loss, constraint: ConvexSet | None, fit_intercept: bool, n, d, K, data=None
+    ):
+        self.loss = loss
+        self.W = cp.Variable((d, K), name="W")
+        self.z = cp.Variable((n, K), name="z")
+        if data is None:
+            self.Phi = cp.Parameter((n, d), name="Phi")
+            self.params = loss.cvxpy_parameters(n, K)
+        else:
+            Phi, Y, weights = data
+            self.Phi = cp.Constant(Phi)
+            self.params = {
+                key: cp.Constant(value) for key, value in loss.parameter_values(Y, weights).items()
+            }
+        scores = self.Phi @ self.W
+        if fit_intercept:
+            self.b = cp.Variable(K, name="b")
+            scores = scores + np.ones((n, 1)) @ cp.reshape(self.b, (1, K), order="C")
+        else:
+            self.b = None
+        self.scores = scores - self.z == 0
+        self.set_constraints = {} if constraint is None else constraint.constraints(self.W)
+        self.problem = cp.Problem(
+            cp.Minimize(loss.cvxpy_objective(self.z, self.params)),
+            [self.scores, *self.set_constraints.values()],
+        )
+        if not self.problem.is_dcp(dpp=True):
+            raise ValueError(
+                f"The head problem with loss {loss.name!r} and constraint {constraint!r} "
+                "is not DCP (and DPP) in the coefficients."
+            )
+
+    def solve(self, Phi, Y, weights, solver, what) -> HeadSolution:
+        if isinstance(self.Phi, cp.Parameter):
+            self.Phi.value = Phi
+            for name, value in self.loss.parameter_values(Y, weights).items():
+                self.params[name].value = value
+        used = _solve_problem(self.problem, solver, what)
+        K = self.W.shape[1]
+        intercept = np.zeros(K) if self.b is None else np.asarray(self.b.value, dtype=float)
+        return HeadSolution(
+            coef=np.array(self.W.value, dtype=float),
+            intercept=intercept.reshape(K).copy(),
+            objective=float(self.problem.value),
+            duals={key: _dual_value(c) for key, c in self.set_constraints.items()},
+            sample_duals=np.array(self.scores.dual_value, dtype=float).reshape(-1, K),
+            status="optimal",
+            method="cvxpy",
+            n_iter=_solver_iterations(self.problem),
+            solver=used,
+        )
+
+
+# ---------------------------------------------------------------------------
+# Fast exact solvers for smooth losses.
+
+
+class _Smooth:
+    """``f(Θ) = Σ_i w_i ℓ(a_i Θ, y_i)`` with ``Θ`` (p1, K) = [W; b] and ``a_i = [φ_i, 1]``.
+
+    Vectors ``θ`` are ``Θ`` flattened column by column (class-major), so the
+    Hessian has ``K × K`` blocks of size ``p1 × p1``.
+    """
+
+    def __init__(self, loss: Loss, Phi, Y, weights, fit_intercept: bool):
+        self.loss = loss
+        self.n, self.d = Phi.shape
+        self.K = Y.shape[1]
+        self.A = np.hstack([Phi, np.ones((self.n, 1))]) if fit_intercept else Phi
+        self.p1 = self.A.shape[1]
+        self.Y = Y
+        self.w = weights
+        mask = np.zeros((self.p1, self.K))
+        mask[: self.d] = 1.0
+        self.mask = mask.ravel(order="F")  # 1 on the coefficients W, 0 on the intercept
+        self.multinomial = loss.name == "multinomial"
+        self.n_eval = 0
+
+    def theta(self, coef, intercept) -> np.ndarray:
+        Theta = np.vstack([coef, intercept[None, :]]) if self.p1 > self.d else coef
+        return np.array(Theta, dtype=float).ravel(order="F")
+
+    def split(self, theta):
+        Theta = theta.reshape(self.p1, self.K, order="F")
+        intercept = Theta[self.d] if self.p1 > self.d else np.zeros(self.K)
+        return Theta[: self.d].copy(), np.array(intercept, dtype=float)
+
+    def scores(self, theta):
+        return self.A @ theta.reshape(self.p1, self.K, order="F")
+
+    def value(self, theta) -> float:
+        self.n_eval += 1
+        return float(self.w @ self.loss.per_sample(self.scores(theta), self.Y))
+
+    def value_grad(self, theta):
+        """Return ``f``, ``∇f`` (flat) and the sample duals ``G = w ∂ℓ/∂z``."""
+        self.n_eval += 1
+        z = self.scores(theta)
+        values, G = self.loss.per_sample_and_gradient(z, self.Y)
+        G *= self.w[:, None]
+        grad = (self.A.T @ G).ravel(order="F")
+        return float(self.w @ values), grad, G, z
+
+    def hessian(self, z, gauge: bool = True) -> np.ndarray:
+        """Hessian of ``f``; for the multinomial loss plus the projector on its null space.
+
+        With ``gauge`` false only the intercept direction is fixed (the face
+        problems of the ℓ1 ball are not invariant to shifting coefficient rows).
+        """
+        A, p1, K = self.A, self.p1, self.K
+        H = np.zeros((p1 * K, p1 * K))
+        if self.multinomial:
+            z = z - z.max(axis=1, keepdims=True)
+            P = np.exp(z)
+            P /= P.sum(axis=1, keepdims=True)
+            WP = self.w[:, None] * P
+            for k in range(K):
+                Bk = A * WP[:, k : k + 1]
+                for l in range(k, K):
+                    if l == k:
+                        block = Bk.T @ (A * (1.0 - P[:, k : k + 1]))
+                    else:
+                        block = -(Bk.T @ (A * P[:, l : l + 1]))
+                    H[k * p1 : (k + 1) * p1, l * p1 : (l + 1) * p1] = block
+                    if l != k:
+                        H[l * p1 : (l + 1) * p1, k * p1 : (k + 1) * p1] = block.T
+            # The loss is invariant to adding the same row vector to every class:
+            # fix that gauge (gradient and penalty are orthogonal to it).
+            scale = max(np.trace(H) / H.shape[0], 1e-12)
+            fix = np.eye(p1) if gauge else np.diag((np.arange(p1) >= self.d).astype(float))
+            for k in range(K):
+                for l in range(K):
+                    H[k * p1 : (k + 1) * p1, l * p1 : (l + 1) * p1] += scale / K * fix
+        else:
+            h = self.w[:, None] * self.loss.hessian_diag(z, self.Y)
+            for k in range(K):
+                # Aᵀ diag(h_k) A as a symmetric rank-n update (half the flops of a product).
+                B = A * np.sqrt(h[:, k : k + 1])
+                upper = scipy.linalg.blas.dsyrk(1.0, B, trans=1)
+                block = np.triu(upper) + np.triu(upper, 1).T
+                H[k * p1 : (k + 1) * p1, k * p1 : (k + 1) * p1] = block
+        return H
+
+    def lipschitz(self) -> float:
+        """An upper bound of the Lipschitz constant of ``∇f``."""
+        curvature = {"squared": 1.0, "logistic": 0.25, "multinomial": 0.5, "squared_hinge": 2.0}
+        gram = self.A.T @ (self.A * self.w[:, None])
+        return curvature[self.loss.name] * float(np.linalg.eigvalsh(gram)[-1])
+
+
+def _factor(M):
+    """Cholesky factor of ``M``, adding a small multiple of I if it is singular."""
+    jitter = 0.0
+    scale = max(float(np.max(np.abs(np.diag(M)))), 1e-300)
+    for _ in range(12):
+        try:
+            return scipy.linalg.cho_factor(M + jitter * np.eye(M.shape[0]), check_finite=False)
+        except np.linalg.LinAlgError:
+            jitter = scale * 1e-14 if jitter == 0.0 else jitter * 100.0
+    raise np.linalg.LinAlgError("Hessian is not positive definite")
+
+
+def _newton(smooth: _Smooth, theta, mu, tol, max_iter):
+    """Minimise ``f(θ) + μ/2 ‖Pθ‖²`` by Newton's method with an Armijo line search.
+
+    Returns ``(theta, converged, n_iter, factor)``; ``factor`` is the Cholesky
+    factor of ``H + μP`` at the last iterate (for the μ-derivative of ``θ(μ)``).
+    """
+    mask = smooth.mask
+    val, grad, _, z = smooth.value_grad(theta)
+    val += 0.5 * mu * float(np.sum((mask * theta) ** 2))
+    grad = grad + mu * mask * theta
+    factor = None
+    for it in range(1, max_iter + 1):
+        H = smooth.hessian(z)
+        H[np.diag_indices_from(H)] += mu * mask
+        factor = _factor(H)
+        step = -scipy.linalg.cho_solve(factor, grad, check_finite=False)
+        decrement = -float(grad @ step)
+        if not np.isfinite(decrement):
+            return theta, False, it, factor
+        if decrement <= tol**2 * max(abs(val), 1e-3) or decrement <= 1e-30:
+            theta = theta + step  # a last full step costs nothing and gains precision
+            return theta, True, it, factor
+        t = 1.0
+        # Near the optimum a full step is always taken: the Armijo test is then
+        # below the rounding error of the objective.
+        full = decrement <= 1e-10 * max(abs(val), 1.0)
+        for _ in range(_MAX_HALVINGS):
+            candidate = theta + t * step
+            new = smooth.value(candidate) + 0.5 * mu * float(np.sum((mask * candidate) ** 2))
+            if full or new <= val - _ARMIJO * t * decrement:
+                break
+            t *= 0.5
+        else:
+            return theta, False, it, factor
+        theta = candidate
+        val, grad, _, z = smooth.value_grad(theta)
+        val += 0.5 * mu * float(np.sum((mask * theta) ** 2))
+        grad = grad + mu * mask * theta
+    return theta, False, max_iter, factor
+
+
+def _solve_l2(smooth: _Smooth, radius, theta, mu0, tol, max_iter):
+    """Root-find the penalty ``μ`` with ``‖W(μ)‖_F = r``; return ``(θ, λ, n_iter)`` or None."""
+    mask = smooth.mask
+    n_iter = 0
+
+    def norm_w(th):
+        return float(np.linalg.norm(mask * th))
+
+    if radius is None or mu0 == 0.0:
+        # Unpenalised trial (no constraint, or a warm start that did not bind).
+        cap = max_iter if radius is None else _MU_ZERO_NEWTON
+        th, ok, it, _ = _newton(smooth, theta, 0.0, tol, cap)
+        n_iter += it
+        if radius is None:
+            return (th, 0.0, n_iter) if ok else None
+        if ok and norm_w(th) <= radius * (1.0 + tol):
+            return th, 0.0, n_iter
+        mu0 = None
+    if mu0 is None:
+        _, grad, _, _ = smooth.value_grad(theta)
+        mu0 = max(float(np.linalg.norm(mask * grad)) / radius, 1e-12)
+    lo, hi = 0.0, np.inf
+    mu = mu0
+    tried_zero = False
+    for _ in range(_MAX_MU_STEPS):
+        th, ok, it, factor = _newton(smooth, theta, mu, tol, max_iter)
+        n_iter += it
+        if not ok:
+            return None
+        theta = th
+        nw = norm_w(theta)
+        if abs(nw - radius) <= tol * radius:
+            return theta, mu * nw, n_iter
+        if nw == 0.0:
+            # W(μ) = 0 with μ > 0 means ∇_W f = 0 at W = 0: optimal, bound inactive.
+            return theta, 0.0, n_iter
+        if nw > radius:
+            lo = mu
+        else:
+            hi = mu
+        u = scipy.linalg.cho_solve(factor, mask * theta, check_finite=False)
+        phi = 1.0 / nw - 1.0 / radius
+        dphi = float((mask * theta) @ u) / nw**3
+        proposal = mu - phi / dphi if dphi > 0 else np.nan
+        if np.isfinite(proposal) and lo < proposal < hi:
+            mu = proposal
+        elif np.isfinite(proposal) and proposal <= 0.0 and lo == 0.0 and not tried_zero:
+            # The extrapolated root is negative: the bound may not bind.
+            tried_zero = True
+            th, ok, it, _ = _newton(smooth, theta, 0.0, tol, _MU_ZERO_NEWTON)
+            n_iter += it
+            if ok and norm_w(th) <= radius * (1.0 + tol):
+                return th, 0.0, n_iter
+            mu = 0.1 * mu
+        elif np.isfinite(hi):
+            mu = np.sqrt(lo * hi) if lo > 0 else 0.1 * hi
+        else:
+            mu = 10.0 * mu
+        if lo > 0 and np.isfinite(hi) and hi - lo <= 1e-15 * hi:
+            return None
+        if lo == 0.0 and hi < 1e-14 * mu0:
+            # φ > 0 down to μ ≈ 0: the bound does not bind.
+            th, ok, it, _ = _newton(smooth, theta, 0.0, tol, max_iter)
+            n_iter += it
+            if ok and norm_w(th) <= radius * (1.0 + tol):
+                return th, 0.0, n_iter
+            return None
+    return None
+
+
+def _polish_l2(smooth: _Smooth, radius, theta, mu, tol, max_iter):
+    """Newton's method on the KKT system of the binding L2 problem; ``(θ, λ, n)`` or None.
+
+    Unknowns ``(θ, μ)``, equations ``∇f(θ) + μPθ = 0`` and ``½(‖Pθ‖² − r²) = 0``;
+    no globalisation, so it is only used from an accurate start and gives up
+    (returns None) as soon as the residual stops decreasing.
+    """
+    mask = smooth.mask
+    best = None  # (residual, theta, mu, iterations)
+    for it in range(1, max_iter + 1):
+        _, grad, _, z = smooth.value_grad(theta)
+        r1 = grad + mu * mask * theta
+        r2 = 0.5 * (float(np.sum((mask * theta) ** 2)) - radius**2)
+        scale = max(float(np.max(np.abs(grad))), 1e-300)
+        residual = max(float(np.max(np.abs(r1))) / scale, abs(r2) / radius**2)
+        if residual <= _KKT_POLISH_RTOL:
+            return theta, mu * float(np.linalg.norm(mask * theta)), it - 1
+        if best is not None and residual >= best[0]:
+            # Stalled at the rounding level: accept the best iterate if it is accurate.
+            if best[0] <= _KKT_POLISH_STALL:
+                _, theta, mu, n = best
+                return theta, mu * float(np.linalg.norm(mask * theta)), n
+            return None
+        if mu <= 0:
+            return None
+        best = (residual, theta, mu, it - 1)
+        H = smooth.hessian(z)
+        H[np.diag_indices_from(H)] += mu * mask
+        factor = _factor(H)
+        a = scipy.linalg.cho_solve(factor, r1, check_finite=False)
+        c = scipy.linalg.cho_solve(factor, mask * theta, check_finite=False)
+        pt = mask * theta
+        d_mu = (r2 - float(pt @ a)) / float(pt @ c)
+        theta = theta - a - c * d_mu
+        mu = mu + d_mu
+    return None
+
+
+def _lbfgs(fun, x0, tol, max_iter):
+    """Minimise a smooth ``fun`` (returning value and gradient) with scipy's L-BFGS."""
+    result = scipy.optimize.minimize(
+        fun,
+        x0,
+        jac=True,
+        method="L-BFGS-B",
+        options={"maxiter": max_iter, "maxcor": _LBFGS_MEMORY, "ftol": _LBFGS_FTOL, "gtol": tol},
+    )
+    return result.x, int(result.nit)
+
+
+def _solve_l2_sphere(smooth: _Smooth, radius, theta, tol):
+    """Solve the L2-ball problem on its boundary by L-BFGS; return ``(θ, λ, n_iter)`` or None.
+
+    ``W = r V / ‖V‖`` turns the binding problem into an unconstrained smooth one
+    in ``(V, b)`` whose curvature is that of the penalised problem with the
+    optimal penalty, so L-BFGS costs about as much as one penalised fit. A
+    stationary point with ``λ = −⟨∇_W f, W⟩ / r > 0`` satisfies the KKT
+    conditions of the convex ball problem, hence is its solution; with
+    ``λ <= 0`` the bound does not bind and the unpenalised problem is solved.
+    """
+    mask = smooth.mask.astype(bool)
+    theta = theta.copy()
+    V = theta[mask]
+    if not np.any(V):
+        _, grad, _, _ = smooth.value_grad(theta)
+        V = -grad[mask]
+        if not np.any(V):
+            return None
+    theta[mask] = V * (radius / np.linalg.norm(V))
+    _, grad0, _, _ = smooth.value_grad(theta)
+    gtol = tol * max(float(np.max(np.abs(grad0))), 1e-12)
+
+    def on_sphere(x):
+        t = x.copy()
+        t[mask] = x[mask] * (radius / np.linalg.norm(x[mask]))
+        return t
+
+    def fun(x):
+        V = x[mask]
+        nv = np.linalg.norm(V)
+        u = V / nv
+        t = x.copy()
+        t[mask] = radius * u
+        val, grad, _, _ = smooth.value_grad(t)
+        gW = grad[mask]
+        grad[mask] = (radius / nv) * (gW - u * float(u @ gW))
+        return val, grad
+
+    x, n_iter = _lbfgs(fun, theta, gtol, _LBFGS_MAX_ITER)
+    theta = on_sphere(x)
+    _, grad, _, _ = smooth.value_grad(theta)
+    gW, W = grad[mask], theta[mask]
+    lam = -float(gW @ W) / radius
+    scale = max(float(np.max(np.abs(gW))), 1e-12)
+    if lam > 0:
+        residual = np.concatenate([gW + (lam / radius) * W, grad[~mask]])
+        if np.max(np.abs(residual)) <= _KKT_LBFGS_RTOL * scale:
+            return theta, lam, n_iter
+        return None
+    # The bound does not bind: minimise f itself, starting from the sphere.
+    x, it = _lbfgs(lambda t: smooth.value_grad(t)[:2], theta, gtol, _LBFGS_MAX_ITER)
+    n_iter += it
+    _, grad, _, _ = smooth.value_grad(x)
+    if np.linalg.norm(x[mask]) <= radius and np.max(np.abs(grad)) <= _KKT_LBFGS_RTOL * scale:
+        return x, 0.0, n_iter
+    return None
+
+
+def _face_newton(smooth: _Smooth, theta, support, signs, radius, tol, max_iter):
+    """Minimise ``f`` over ``{θ : θ_j = 0 off support, Σ s_j θ_j = r}`` by Newton's method.
+
+    Returns ``(theta, lam, converged, n_iter)``: ``lam`` is the multiplier of the
+    face equation (the ℓ1 dual when the face is the optimal one).
+    """
+    idx = np.flatnonzero(support | (smooth.mask == 0))  # free: support and intercepts
+    s = np.where(support, signs, 0.0)[idx]
+    theta = theta.copy()
+    theta[(smooth.mask == 1) & ~support] = 0.0
+    # Start on the face (scaling the support part to the right ℓ1 norm).
+    current = float(s @ theta[idx])
+    if current <= 0:
+        theta[idx] = np.where(s != 0, s * radius / max(np.count_nonzero(s), 1), theta[idx])
+    else:
+        theta[idx] = np.where(s != 0, theta[idx] * radius / current, theta[idx])
+    lam = 0.0
+    val, grad, _, z = smooth.value_grad(theta)
+    m = idx.size
+    for it in range(1, max_iter + 1):
+        H = smooth.hessian(z, gauge=False)[np.ix_(idx, idx)]
+        KKT = np.zeros((m + 1, m + 1))
+        KKT[:m, :m] = H
+        KKT[:m, m] = s
+        KKT[m, :m] = s
+        rhs = np.concatenate([-grad[idx], [radius - float(s @ theta[idx])]])
+        try:
+            sol = np.linalg.solve(KKT, rhs)
+        except np.linalg.LinAlgError:
+            sol = np.linalg.lstsq(KKT, rhs, rcond=None)[0]
+        step, lam = sol[:m], float(sol[m])
+        decrement = float(step @ H @ step)
+        if not np.all(np.isfinite(sol)):
+            return theta, lam, False, it
+        if decrement <= tol**2 * max(abs(val), 1e-3) or decrement <= 1e-30:
+            theta[idx] += step
+            return theta, lam, True, it
+        t = 1.0
+        full = decrement <= 1e-10 * max(abs(val), 1.0)
+        for _ in range(_MAX_HALVINGS):
+            candidate = theta.copy()
+            candidate[idx] += t * step
+            new = smooth.value(candidate)
+            if full or new <= val - _ARMIJO * t * decrement:
+                break
+            t *= 0.5
+        else:
+            return theta, lam, False, it
+        theta = candidate
+        val, grad, _, z = smooth.value_grad(theta)
+    return theta, lam, False, max_iter
+
+
+def _l1_kkt(smooth: _Smooth, theta, radius, tol):
+    """Check the KKT conditions of the ℓ1-ball problem; return ``(ok, λ)``."""
+    _, grad, _, _ = smooth.value_grad(theta)
+    W = smooth.mask * theta
+    gW = grad[smooth.mask == 1]
+    gb = grad[smooth.mask == 0]
+    scale = max(float(np.max(np.abs(gW))), 1e-12)
+    if gb.size and np.max(np.abs(gb)) > _KKT_RTOL * max(scale, 1e-8):
+        return False, 0.0
+    l1 = float(np.sum(np.abs(W)))
+    lam = float(np.max(np.abs(gW)))
+    if l1 < radius * (1.0 - 1e-9):
+        # Interior: stationarity must hold without the multiplier.
+        return lam <= _KKT_RTOL * max(1e-8, float(np.max(np.abs(grad)))), 0.0
+    on = np.abs(W[smooth.mask == 1]) > 0
+    resid = gW[on] + lam * np.sign(W[smooth.mask == 1][on])
+    ok = bool(np.all(np.abs(resid) <= _KKT_RTOL * scale)) and l1 <= radius * (1.0 + tol)
+    return ok, lam
+
+
+def _solve_l1(smooth: _Smooth, radius, theta, lam0, tol, max_iter):
+    """Solve the ℓ1-ball problem; return ``(θ, λ, n_iter)`` or None.
+
+    Candidate faces (support and signs) come from the warm start or from FISTA
+    iterates with the exact ℓ1-ball projection; each candidate is solved by
+    Newton's method on its face and accepted only if the KKT conditions hold.
+    An iterate strictly inside the ball triggers an unpenalised Newton solve.
+    """
+    ball = L1Ball(radius)
+    mask = smooth.mask.astype(bool)
+    n_iter = 0
+    tried: set[bytes] = set()
+
+    def project(th):
+        th = th.copy()
+        th[mask] = ball.project_closed_form(th[mask])[0]
+        return th
+
+    def l1(th):
+        return float(np.sum(np.abs(th[mask])))
+
+    def try_face(th):
+        nonlocal n_iter
+        support = (np.abs(th) > 0) & mask
+        signs = np.sign(th) * support
+        key = signs.tobytes()
+        if not support.any() or key in tried:
+            return None
+        tried.add(key)
+        new, _, ok, it = _face_newton(smooth, th, support, signs, radius, tol, max_iter)
+        n_iter += it
+        if ok and np.all(np.sign(new[support]) == signs[support]):
+            good, lam = _l1_kkt(smooth, new, radius, tol)
+            if good:
+                return new, lam, n_iter
+        return None
+
+    def try_interior(th):
+        nonlocal n_iter
+        key = b"interior"
+        if key in tried:
+            return None
+        tried.add(key)
+        result = _solve_l2(smooth, None, th, 0.0, tol, _MU_ZERO_NEWTON)
+        if result is None:
+            return None
+        new, _, it = result
+        n_iter += it
+        return (new, 0.0, n_iter) if l1(new) <= radius * (1.0 + tol) else None
+
+    if lam0 is not None:
+        # Warm start: its face (or the interior) is usually still the right one.
+        start = project(theta)
+        result = try_face(start) if lam0 > 0 else try_interior(start)
+        if result is not None:
+            return result
+    step = 1.0 / max(smooth.lipschitz(), 1e-300)
+    x = project(theta)
+    y, t_k = x.copy(), 1.0
+    fx = smooth.value(x)
+    last_support = None
+    for k in range(1, _FISTA_MAX_ITER + 1):
+        _, grad, _, _ = smooth.value_grad(y)
+        x_new = project(y - step * grad)
+        f_new = smooth.value(x_new)
+        n_iter += 1
+        if f_new > fx:  # adaptive restart (O'Donoghue & Candès)
+            y, t_k = x.copy(), 1.0
+        else:
+            t_next = 0.5 * (1.0 + np.sqrt(1.0 + 4.0 * t_k**2))
+            y = x_new + ((t_k - 1.0) / t_next) * (x_new - x)
+            x, fx, t_k = x_new, f_new, t_next
+        if k % _FISTA_CHECK:
+            continue
+        support = (np.abs(x) > 0) & mask
+        if l1(x) < radius * (1.0 - 1e-9):
+            result = try_interior(x)
+        elif last_support is not None and np.array_equal(support, last_support):
+            result = try_face(x)
+        else:
+            result = None
+        if result is not None:
+            return result
+        last_support = support
+    return None
+
+
+def _free_newton(smooth: _Smooth, theta, free, tol, max_iter):
+    """Minimise ``f`` over the coordinates ``free`` (the others fixed) by Newton's method.
+
+    Returns ``(theta, converged, n_iter)``.
+    """
+    idx = np.flatnonzero(free)
+    theta = theta.copy()
+    val, grad, _, z = smooth.value_grad(theta)
+    for it in range(1, max_iter + 1):
+        H = smooth.hessian(z, gauge=False)[np.ix_(idx, idx)]
+        try:
+            step = -scipy.linalg.cho_solve(_factor(H), grad[idx], check_finite=False)
+        except np.linalg.LinAlgError:
+            return theta, False, it
+        decrement = -float(grad[idx] @ step)
+        if not np.isfinite(decrement):
+            return theta, False, it
+        if decrement <= tol**2 * max(abs(val), 1e-3) or decrement <= 1e-30:
+            theta[idx] += step
+            return theta, True, it
+        t = 1.0
+        full = decrement <= 1e-10 * max(abs(val), 1.0)
+        for _ in range(_MAX_HALVINGS):
+            candidate = theta.copy()
+            candidate[idx] += t * step
+            if full or smooth.value(candidate) <= val - _ARMIJO * t * decrement:
+                break
+            t *= 0.5
+        else:
+            return theta, False, it
+        theta = candidate
+        val, grad, _, z = smooth.value_grad(theta)
+    return theta, False, max_iter
+
+
+def _solve_linf(smooth: _Smooth, radius, theta, lam0, tol, max_iter):
+    """Solve the ℓ∞-ball (box) problem; return ``(θ, λ, n_iter)`` or None.
+
+    FISTA with clipping identifies the coefficients at ``±r``; Newton's method
+    over the others (and the intercept) then solves that face, accepted only if
+    the KKT conditions hold: zero gradient on the free coefficients, gradient
+    pointing outwards on the clipped ones, and ``λ = ‖∇_W f‖_1``.
+    """
+    mask = smooth.mask.astype(bool)
+    n_iter = 0
+    tried: set[bytes] = set()
+
+    def project(th):
+        th = th.copy()
+        th[mask] = np.clip(th[mask], -radius, radius)
+        return th
+
+    # Gradient scale for the KKT tests (the gradient vanishes when the bound is inactive).
+    reference = max(float(np.max(np.abs(smooth.value_grad(project(theta))[1]))), 1e-12)
+
+    def try_face(th):
+        nonlocal n_iter
+        at_bound = mask & (np.abs(th) >= radius)
+        signs = np.sign(th) * at_bound
+        key = signs.tobytes()
+        if key in tried:
+            return None
+        tried.add(key)
+        start = th.copy()
+        start[at_bound] = radius * signs[at_bound]
+        new, ok, it = _free_newton(smooth, start, ~at_bound, tol, max_iter)
+        n_iter += it
+        if not ok or np.any(np.abs(new[mask]) > radius * (1.0 + tol)):
+            return None
+        _, grad, _, _ = smooth.value_grad(new)
+        scale = max(float(np.max(np.abs(grad[mask]))), reference)
+        inward = grad[at_bound] * signs[at_bound] > _KKT_RTOL * scale
+        if np.max(np.abs(grad[~at_bound]), initial=0.0) > _KKT_RTOL * scale or np.any(inward):
+            return None
+        return new, float(np.sum(np.abs(grad[at_bound]))), n_iter
+
+    if lam0 is not None:
+        result = try_face(project(theta))
+        if result is not None:
+            return result
+    step = 1.0 / max(smooth.lipschitz(), 1e-300)
+    x = project(theta)
+    y, t_k = x.copy(), 1.0
+    fx = smooth.value(x)
+    last = None
+    for k in range(1, _FISTA_MAX_ITER + 1):
+        _, grad, _, _ = smooth.value_grad(y)
+        x_new = project(y - step * grad)
+        f_new = smooth.value(x_new)
+        n_iter += 1
+        if f_new > fx:  # adaptive restart
+            y, t_k = x.copy(), 1.0
+        else:
+            t_next = 0.5 * (1.0 + np.sqrt(1.0 + 4.0 * t_k**2))
+            y = x_new + ((t_k - 1.0) / t_next) * (x_new - x)
+            x, fx, t_k = x_new, f_new, t_next
+        if k % _FISTA_CHECK:
+            continue
+        active = (np.sign(x) * (mask & (np.abs(x) >= radius))).tobytes()
+        if last == active:
+            result = try_face(x)
+            if result is not None:
+                return result
+        last = active
+    return None
+
+
+# ---------------------------------------------------------------------------
+# The head.
+
+_SOLVER_WORDS = ("auto", "fast", "cvxpy")
+
+
+class NormBoundedHead:
+    """Exact solver of the convex head problem ``min mean loss s.t. W ∈ constraint``.
+
+    Parameters
+    ----------
+    loss : {"squared", "logistic", "multinomial", "hinge", "squared_hinge"} or Loss
+        The loss of the scores (see :mod:`cvxdual.losses` for the targets).
+    constraint : ConvexSet or None, default=None
+        Any set of :mod:`cvxdual.sets` for the coefficient matrix ``W`` of shape
+        ``(n_features, K)``. The head never modifies it.
+    fit_intercept : bool, default=True
+        Whether to fit an (unconstrained) intercept ``b``.
+    solver : str, default="auto"
+        ``"auto"`` uses the fast exact solver when there is one (smooth loss with
+        no constraint, an :class:`~cvxdual.sets.L2Ball`, an
+        :class:`~cvxdual.sets.L1Ball` or an :class:`~cvxdual.sets.LinfBall`)
+        and CVXPY otherwise; ``"fast"`` requires
+        the fast solver; ``"cvxpy"`` solves the CVXPY problem with the default
+        solver order; a CVXPY solver name (e.g. ``"CLARABEL"``, ``"SCS"``)
+        solves the CVXPY problem with that solver only.
+    tol : float, default=1e-9
+        Relative tolerance of the fast solver: on the Newton decrement (squared)
+        and on ``|‖W‖ − r| / r``.
+    max_iter : int, default=200
+        Newton iterations per penalised solve of the fast solver.
+
+    Notes
+    -----
+    The CVXPY problem is compiled once per ``(n_samples, n_features, K)`` and
+    kept on the instance, so build a head once and call :meth:`solve` many
+    times. The compiled problem captures ``constraint`` at its first use.
+    Above 20,000 entries of ``features`` the problem is rebuilt for every CVXPY
+    solve with the data as constants (DPP compilation with a parameter ``Phi``
+    becomes far slower than a fresh build, and runs out of memory).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from cvxdual.heads import NormBoundedHead
+    >>> from cvxdual.sets import L2Ball
+    >>> rng = np.random.default_rng(0)
+    >>> Phi = rng.normal(size=(40, 3))
+    >>> y = Phi @ np.array([2.0, -1.0, 0.5]) + 0.1 * rng.normal(size=40)
+    >>> head = NormBoundedHead("squared", L2Ball(1.0))
+    >>> fast = head.solve(Phi, y)
+    >>> exact = NormBoundedHead("squared", L2Ball(1.0), solver="cvxpy").solve(Phi, y)
+    >>> fast.method, round(float(np.linalg.norm(fast.coef)), 6)
+    ('newton-l2', 1.0)
+    >>> bool(abs(fast.duals["norm"] - exact.duals["norm"]) < 1e-6)
+    True
+    """
+
+    def __init__(
+        self,
+        loss: str | Loss,
+        constraint: ConvexSet | None = None,
+        *,
+        fit_intercept: bool = True,
+        solver: str = "auto",
+        tol: float = 1e-9,
+        max_iter: int = 200,
+    ):
+        self.loss = get_loss(loss)
+        if constraint is not None and not isinstance(constraint, ConvexSet):
+            raise ValueError(
+                f"constraint must be a cvxdual.sets.ConvexSet or None, got {constraint!r}"
+            )
+        self.constraint = constraint
+        self.fit_intercept = bool(fit_intercept)
+        if not isinstance(solver, str):
+            raise ValueError(f"solver must be a string, got {solver!r}")
+        if solver.lower() in _SOLVER_WORDS:
+            self.solver = solver.lower()
+        else:
+            self.solver = _solvers.check_solver(solver)
+        if isinstance(tol, bool) or not isinstance(tol, numbers.Real) or not 0 < tol < 1:
+            raise ValueError(f"tol must be in (0, 1), got {tol!r}")
+        self.tol = float(tol)
+        if isinstance(max_iter, bool) or not isinstance(max_iter, numbers.Integral):
+            raise ValueError(f"max_iter must be a positive integer, got {max_iter!r}")
+        if max_iter < 1:
+            raise ValueError(f"max_iter must be a positive integer, got {max_iter!r}")
+        self.max_iter = int(max_iter)
+        if self.solver == "fast" and not self.has_fast_solver:
+            raise ValueError(
+                f"solver='fast' needs a smooth loss {_FAST_LOSSES} and no constraint, an "
+                f"L2Ball, an L1Ball or a LinfBall; got loss {self.loss.name!r} and "
+                f"{constraint!r}"
+            )
+        self._compiled: dict[tuple[int, int, int], _CompiledHead] = {}
+
+    @property
+    def has_fast_solver(self) -> bool:
+        """Whether the loss and constraint have a fast exact solver."""
+        return self.loss.name in _FAST_LOSSES and (
+            self.constraint is None or type(self.constraint) in _FAST_SETS
+        )
+
+    def _validate(self, features, y, sample_weight):
+        Phi = np.array(features, dtype=float, copy=True)
+        if Phi.ndim != 2:
+            raise ValueError(f"features must be a 2-D array, got shape {Phi.shape}")
+        n, d = Phi.shape
+        if n == 0 or d == 0:
+            raise ValueError(f"features must not be empty, got shape {Phi.shape}")
+        if not np.all(np.isfinite(Phi)):
+            raise ValueError("features contains NaN or infinity.")
+        Y = self.loss.encode_targets(y)
+        if Y.shape[0] != n:
+            raise ValueError(
+                f"y has {Y.shape[0]} samples but features has {n} (shape {Phi.shape})"
+            )
+        if not np.all(np.isfinite(Y)):
+            raise ValueError("y contains NaN or infinity.")
+        if sample_weight is None:
+            weights = np.full(n, 1.0 / n)
+        else:
+            weights = np.array(sample_weight, dtype=float, copy=True).reshape(-1)
+            if weights.shape[0] != n:
+                raise ValueError(
+                    f"sample_weight has {weights.shape[0]} entries but features has {n} samples"
+                )
+            if not np.all(np.isfinite(weights)) or np.any(weights < 0):
+                raise ValueError("sample_weight must be finite and non-negative")
+            total = weights.sum()
+            if total <= 0:
+                raise ValueError("sample_weight must have a positive sum, got all zeros")
+            weights = weights / total
+        if self.constraint is not None:
+            self.constraint.check_shape((d, Y.shape[1]))
+        return Phi, Y, weights
+
+    def compiled(self, n: int, d: int, K: int) -> _CompiledHead:
+        """Return the compiled CVXPY problem for ``(n, d, K)``, building it once."""
+        key = (n, d, K)
+        if key not in self._compiled:
+            self._compiled[key] = _CompiledHead(
+                self.loss, self.constraint, self.fit_intercept, n, d, K
+            )
+        return self._compiled[key]
+
+    def solve(
+        self, features, y, sample_weight=None, warm_start: HeadSolution | None = None
+    ) -> HeadSolution:
+        """Solve the head problem for ``features`` and ``y``.
+
+        Parameters
+        ----------
+        features : array-like of shape (n_samples, n_features)
+            ``Phi``.
+        y : array-like
+            Targets in the loss's encoding (see :mod:`cvxdual.losses`).
+        sample_weight : array-like of shape (n_samples,), optional
+            Non-negative weights; the objective is their normalised weighted mean.
+        warm_start : HeadSolution, optional
+            A previous solution (same ``n_features`` and ``K``); the fast solver
+            starts from its coefficients and dual. Ignored by CVXPY.
+
+        Returns
+        -------
+        HeadSolution
+
+        Raises
+        ------
+        ValueError
+            On bad input.
+        cvxdual.exceptions.SolverError
+            If no CVXPY solver reaches an optimal solution.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from cvxdual.heads import NormBoundedHead
+        >>> from cvxdual.sets import L2Ball
+        >>> Phi = np.array([[0.0, 1.0], [1.0, 0.0], [1.0, 1.0], [0.0, 0.0]])
+        >>> y = np.array([1.0, -1.0, 1.0, -1.0])
+        >>> sol = NormBoundedHead("logistic", L2Ball(0.5)).solve(Phi, y)
+        >>> sol.coef.shape, sol.sample_duals.shape, round(float(np.linalg.norm(sol.coef)), 6)
+        ((2, 1), (4, 1), 0.5)
+        """
+        Phi, Y, weights = self._validate(features, y, sample_weight)
+        n, d = Phi.shape
+        K = Y.shape[1]
+        if self.solver in ("auto", "fast") and self.has_fast_solver:
+            solution = self._solve_fast(Phi, Y, weights, warm_start)
+            if solution is not None:
+                return solution
+            if self.solver == "fast":
+                raise SolverError(
+                    f"The fast solver did not converge on the head problem with loss "
+                    f"{self.loss.name!r} and {self.constraint!r}."
+                )
+            logger.info("fast head solver did not converge; solving the CVXPY problem")
+        solver = None if self.solver in _SOLVER_WORDS else self.solver
+        what = f"head problem (loss {self.loss.name!r}, constraint {self.constraint!r})"
+        if n * d <= _DPP_MAX_ENTRIES:
+            problem = self.compiled(n, d, K)
+        else:
+            # CVXPY's DPP compilation grows much faster than n d (about 20 s at
+            # 1000 x 50, and out of memory with exponential cones at 20,000 x 50):
+            # large problems are built for their data, with constants.
+            problem = _CompiledHead(
+                self.loss, self.constraint, self.fit_intercept, n, d, K, (Phi, Y, weights)
+            )
+        return problem.solve(Phi, Y, weights, solver, what)
+
+    def _solve_fast(self, Phi, Y, weights, warm_start) -> HeadSolution | None:
+        # Diverging trial steps (e.g. an unbounded unpenalised problem) may
+        # overflow; such a solve fails its checks and CVXPY takes over.
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            solution = self._solve_fast_unchecked(Phi, Y, weights, warm_start)
+        if solution is None or not (
+            np.isfinite(solution.objective)
+            and np.all(np.isfinite(solution.coef))
+            and np.all(np.isfinite(solution.intercept))
+        ):
+            return None
+        return solution
+
+    def _solve_fast_unchecked(self, Phi, Y, weights, warm_start) -> HeadSolution | None:
+        smooth = _Smooth(self.loss, Phi, Y, weights, self.fit_intercept)
+        d, K = smooth.d, smooth.K
+        coef, intercept, lam0 = np.zeros((d, K)), np.zeros(K), None
+        if warm_start is not None and warm_start.coef.shape == (d, K):
+            coef = np.array(warm_start.coef, dtype=float)
+            intercept = np.array(warm_start.intercept, dtype=float).reshape(K)
+            lam0 = float(np.sum(warm_start.duals.get("norm", 0.0)))
+        if smooth.multinomial and type(self.constraint) not in (L1Ball, LinfBall):
+            # The optimum with μ > 0 has centred rows; starting centred keeps the gauge.
+            coef = coef - coef.mean(axis=1, keepdims=True)
+            intercept = intercept - intercept.mean()
+        theta = smooth.theta(coef, intercept)
+        constraint = self.constraint
+        duals: dict = {}
+        if constraint is None:
+            result = _solve_l2(smooth, None, theta, 0.0, self.tol, self.max_iter)
+            method = "newton"
+        elif type(constraint) is L2Ball:
+            radius = constraint.radius
+            mu0 = None if lam0 is None else lam0 / radius
+            work = smooth.n * (smooth.p1 * K) ** 2
+            result = None
+            if work > _NEWTON_MAX_WORK:
+                result = _solve_l2_sphere(smooth, radius, theta, self.tol)
+                method = "lbfgs-l2"
+                if result is not None and work <= _POLISH_MAX_WORK:
+                    theta, lam, it = result
+                    polished = _polish_l2(smooth, radius, theta, lam / radius, self.tol, 10)
+                    if polished is None:
+                        polished = _solve_l2(
+                            smooth, radius, theta, lam / radius, self.tol, self.max_iter
+                        )
+                    if polished is not None:
+                        result = (polished[0], polished[1], it + polished[2])
+                        method = "lbfgs-newton-l2"
+            if result is None:
+                result = _solve_l2(smooth, radius, theta, mu0, self.tol, self.max_iter)
+                method = "newton-l2"
+        elif type(constraint) is L1Ball:
+            result = _solve_l1(smooth, constraint.radius, theta, lam0, self.tol, self.max_iter)
+            method = "face-newton-l1"
+        else:
+            result = _solve_linf(smooth, constraint.radius, theta, lam0, self.tol, self.max_iter)
+            method = "face-newton-linf"
+        if result is None:
+            return None
+        theta, lam, n_iter = result
+        if constraint is not None:
+            duals = {"norm": float(lam)}
+        objective, _, G, _ = smooth.value_grad(theta)
+        coef, intercept = smooth.split(theta)
+        if not self.fit_intercept:
+            intercept = np.zeros(K)
+        return HeadSolution(
+            coef=coef,
+            intercept=intercept,
+            objective=objective,
+            duals=duals,
+            sample_duals=G,
+            status="optimal",
+            method=method,
+            n_iter=int(n_iter),
+        )

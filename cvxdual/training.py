@@ -1,0 +1,564 @@
+r"""The outer training loop: hidden layers trained by the exact head's duals.
+
+A network is hidden layers ``Φ = h(X; θ)`` (:mod:`cvxdual.network`) under an
+exact convex head (:class:`cvxdual.heads.NormBoundedHead`) with optimal value
+``p*(Φ)``. By the envelope theorem ``∇_Φ p*(Φ) = ν W*ᵀ``, the head's
+:meth:`~cvxdual.heads.HeadSolution.feature_gradient`, so the hidden parameters
+are trained by backpropagating the solver's duals:
+
+1. solve the head on the features of all training rows (before epoch 1);
+2. each epoch, for each minibatch ``B`` (rows shuffled per epoch): forward
+   pass of ``X_B``, backward pass of ``(n / |B|) G_B`` where ``G = ν W*ᵀ``
+   is the feature gradient of the latest head solution (row ``i`` carries the
+   ``1/n`` of the mean, so the rescaled minibatch rows backpropagate to an
+   unbiased estimate of ``∇_θ p*``), one optimizer step, then the projection
+   (:func:`cvxdual.project`) of every constrained hidden weight matrix onto
+   its set. The head (and so ``G``) stays fixed between solves;
+3. re-solve the head on the full training features at the end of every epoch
+   (and, optionally, every ``head_solve_every`` optimizer steps), warm-started
+   from the previous solution.
+
+With one minibatch holding every row and plain gradient descent (no momentum)
+a step therefore moves ``θ`` by exactly ``−η ∇_θ p*(Φ(θ))``.
+
+Dual history
+------------
+:func:`train` returns one record per epoch in ``dual_history``; each record
+is a dict::
+
+    {
+        "epoch": int,                      # 1-based
+        "loss": float,                     # p*(Φ) after the end-of-epoch head solve
+        "head": {
+            "duals": {key: float | ndarray},   # the head constraint's duals ({} if none)
+            "active": bool,                    # head bound binding (dual > ACTIVE_TOL)
+            "sample_duals": {"mean_abs": float, "max_abs": float, "l2": float},
+        },
+        "layers": {                        # constrained hidden layers only
+            i: {"duals": {key: float | ndarray}, "active": bool},
+        },
+        "validation_score": float,         # only with a validation scorer
+    }
+
+``layers[i]["duals"]`` are the duals of layer ``i``'s last projection in that
+epoch, keyed as in the set's :meth:`~cvxdual.sets.ConvexSet.constraints`.
+:func:`dual_history_table` turns the records into a long table.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import time
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import check_random_state, gen_batches
+
+from .exceptions import SolverError
+from .network import SGD, Adam, backward, forward
+from .projection import project
+
+__all__ = [
+    "ACTIVE_TOL",
+    "TrainingResult",
+    "dual_history_table",
+    "train",
+]
+
+logger = logging.getLogger(__name__)
+
+#: A constraint counts as active (binding) when the largest magnitude of its
+#: dual values exceeds this. Closed-form projections return exact zeros for
+#: inactive constraints; interior-point solvers return values around 1e-10.
+ACTIVE_TOL = 1e-8
+
+
+@dataclass
+class TrainingResult:
+    """What :func:`train` returns.
+
+    Attributes
+    ----------
+    coefs, intercepts : list of ndarray
+        The hidden layers' weights ``(n_in, n_out)`` and intercepts.
+    head_solution : HeadSolution
+        The head solved on the final (or, with a validation scorer, the best)
+        training features.
+    loss_curve : list of float
+        ``p*(Φ)`` after each epoch.
+    dual_history : list of dict
+        One record per epoch; format in the module docstring.
+    n_iter : int
+        Number of epochs run.
+    t : int
+        Number of optimizer steps taken.
+    converged : bool
+        Whether training stopped because of ``n_iter_no_change`` rather than
+        ``max_iter``.
+    best_epoch : int
+        The epoch whose parameters are returned (``n_iter`` without a
+        validation scorer).
+    validation_scores : list of float or None
+        The scorer's value after each epoch.
+
+    Examples
+    --------
+    >>> from cvxdual.training import TrainingResult
+    >>> sorted(TrainingResult.__dataclass_fields__)[:3]
+    ['best_epoch', 'coefs', 'converged']
+    """
+
+    coefs: list[np.ndarray]
+    intercepts: list[np.ndarray]
+    head_solution: Any
+    loss_curve: list[float] = field(default_factory=list)
+    dual_history: list[dict] = field(default_factory=list)
+    n_iter: int = 0
+    t: int = 0
+    converged: bool = False
+    best_epoch: int = 0
+    validation_scores: list[float] | None = None
+
+
+def _float_or_array(value):
+    value = np.asarray(value, dtype=float)
+    return float(value) if value.ndim == 0 else value.copy()
+
+
+def _copy_duals(duals: dict) -> dict:
+    return {key: _float_or_array(value) for key, value in duals.items()}
+
+
+def _is_active(duals: dict) -> bool:
+    return any(
+        np.size(value) > 0 and float(np.max(np.abs(value))) > ACTIVE_TOL
+        for value in duals.values()
+    )
+
+
+def _largest_dual(duals: dict) -> float:
+    return max((float(np.max(np.abs(v))) for v in duals.values() if np.size(v)), default=0.0)
+
+
+def _divergence_error(what: str, epoch: int, step: int, learning_rate: float | None):
+    rate = "" if learning_rate is None else f" (currently {learning_rate:g})"
+    return FloatingPointError(
+        f"Training diverged at epoch {epoch}, step {step}: the {what} became non-finite. "
+        f"Lower the learning rate{rate}, e.g. by a factor of 10, or standardise the inputs."
+    )
+
+
+def _check_constraints(layer_constraints, coefs) -> list:
+    n_layers = len(coefs)
+    if layer_constraints is None:
+        return [None] * n_layers
+    if isinstance(layer_constraints, (list, tuple)):
+        if len(layer_constraints) != n_layers:
+            raise ValueError(
+                f"layer_constraints must hold one set or None per hidden layer "
+                f"({n_layers}), got {len(layer_constraints)}"
+            )
+        sets = list(layer_constraints)
+    else:
+        sets = [layer_constraints] * n_layers
+    for i, (S, W) in enumerate(zip(sets, coefs, strict=True)):
+        if S is None:
+            continue
+        if not (hasattr(S, "constraints") and hasattr(S, "check_shape")):
+            raise ValueError(
+                f"layer_constraints[{i}] must be a cvxdual.sets.ConvexSet or None, got {S!r}"
+            )
+        try:
+            S.check_shape(W.shape)
+        except ValueError as exc:
+            raise ValueError(
+                f"layer_constraints[{i}] ({S!r}) cannot hold the weights of hidden layer {i} "
+                f"of shape {W.shape}: {exc}"
+            ) from exc
+    return sets
+
+
+def _solve_head(head, features, y, sample_weight, warm_start, epoch):
+    where = "before the first epoch (epoch 0)" if epoch == 0 else f"at epoch {epoch}"
+    if not np.all(np.isfinite(features)):
+        raise FloatingPointError(
+            f"Training diverged {where}: the hidden features became non-finite. Lower the "
+            "learning rate, e.g. by a factor of 10, or standardise the inputs."
+        )
+    scale = float(np.max(np.abs(features)))
+    advice = (
+        f"largest |hidden feature| = {scale:.3g}; if that is huge, training diverged: lower "
+        "the learning rate, e.g. by a factor of 10, or standardise the inputs"
+    )
+    try:
+        # Exploding features can overflow inside the head: judge the head by its
+        # output (checked below) instead of by floating-point warnings.
+        with np.errstate(all="ignore"):
+            solution = head.solve(
+                features, y, sample_weight=sample_weight, warm_start=warm_start
+            )
+    except SolverError as exc:
+        raise SolverError(f"The head solve failed {where} ({advice}): {exc}") from exc
+    status = getattr(solution, "status", "optimal")
+    if status != "optimal":
+        raise SolverError(f"The head solve failed {where}: status {status!r}.")
+    if not (
+        np.isfinite(solution.objective)
+        and np.all(np.isfinite(solution.coef))
+        and np.all(np.isfinite(solution.intercept))
+        and np.all(np.isfinite(solution.sample_duals))
+    ):
+        raise FloatingPointError(
+            f"Training diverged {where}: the head solve returned non-finite values ({advice})."
+        )
+    return solution
+
+
+def _head_record(solution) -> dict:
+    nu = np.asarray(solution.sample_duals, dtype=float)
+    duals = _copy_duals(getattr(solution, "duals", None) or {})
+    return {
+        "duals": duals,
+        "active": _is_active(duals),
+        "sample_duals": {
+            "mean_abs": float(np.mean(np.abs(nu))),
+            "max_abs": float(np.max(np.abs(nu))),
+            "l2": float(np.linalg.norm(nu)),
+        },
+    }
+
+
+def _project_layers(sets, coefs, records):
+    for i, S in enumerate(sets):
+        if S is None:
+            continue
+        result = project(coefs[i], S)
+        coefs[i][...] = result.weights
+        duals = _copy_duals(result.duals)
+        records[i] = {"duals": duals, "active": _is_active(duals)}
+
+
+def train(
+    X: np.ndarray,
+    y: np.ndarray,
+    coefs: Sequence[np.ndarray],
+    intercepts: Sequence[np.ndarray],
+    head,
+    *,
+    activation: str = "relu",
+    optimizer: SGD | Adam | None = None,
+    layer_constraints=None,
+    batch_size: int | None = None,
+    max_iter: int = 200,
+    tol: float = 1e-4,
+    n_iter_no_change: int = 10,
+    shuffle: bool = True,
+    random_state: int | np.random.RandomState | None = None,
+    head_solve_every: int | None = None,
+    sample_weight: np.ndarray | None = None,
+    validation_score: Callable[[list, list, Any], float] | None = None,
+    verbose: bool = False,
+) -> TrainingResult:
+    """Train hidden layers under an exact convex head; return a :class:`TrainingResult`.
+
+    See the module docstring for the algorithm. The inputs are not modified:
+    ``coefs``, ``intercepts`` and ``optimizer`` are copied.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+        Training inputs (float64).
+    y : ndarray
+        Training targets, encoded as ``head`` expects them.
+    coefs, intercepts : sequences of ndarray
+        Initial hidden weights ``(n_in, n_out)`` and intercepts, e.g. from
+        :func:`cvxdual.network.init_params`.
+    head : NormBoundedHead
+        The head; anything with ``solve(features, y, sample_weight=None,
+        warm_start=None)`` returning a ``HeadSolution``.
+    activation : {"identity", "logistic", "tanh", "relu"}, default="relu"
+        Hidden activation.
+    optimizer : SGD or Adam, optional
+        Optimizer (deep-copied); default ``Adam()``.
+    layer_constraints : ConvexSet, list of (ConvexSet or None), or None
+        One set for every hidden layer, or one set (or None) per layer. Each
+        constrained weight matrix is projected onto its set at the start and
+        after every optimizer step.
+    batch_size : int, optional
+        Minibatch size, clipped to ``[1, n_samples]``; default all rows.
+    max_iter : int, default=200
+        Maximum number of epochs.
+    tol : float, default=1e-4
+        Improvement below which an epoch counts as no improvement (of the loss,
+        or of the validation score when ``validation_score`` is given).
+    n_iter_no_change : int, default=10
+        Stop after more than this many consecutive epochs without improvement.
+    shuffle : bool, default=True
+        Shuffle the rows every epoch.
+    random_state : int, RandomState instance or None, default=None
+        Drives the shuffling.
+    head_solve_every : int, optional
+        Also re-solve the head every this many optimizer steps.
+    sample_weight : ndarray of shape (n_samples,), optional
+        Passed to the head's solve.
+    validation_score : callable, optional
+        ``validation_score(coefs, intercepts, head_solution) -> float``,
+        higher is better, called after each epoch; used for stopping, and the
+        parameters of the best epoch are returned.
+    verbose : bool, default=False
+        Print one line per epoch: loss, largest dual, time.
+
+    Returns
+    -------
+    TrainingResult
+
+    Raises
+    ------
+    SolverError
+        If a head solve fails after the solver's retries; the message names the
+        epoch.
+    FloatingPointError
+        If the parameters, features or loss become non-finite (divergence).
+
+    Warns
+    -----
+    ConvergenceWarning
+        If ``max_iter`` epochs pass without meeting the stopping criterion.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from cvxdual.heads import NormBoundedHead
+    >>> from cvxdual.network import SGD, init_params
+    >>> from cvxdual.sets import L2Ball, SpectralBall
+    >>> from cvxdual.training import train
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(40, 3))
+    >>> y = X @ np.array([1.0, -2.0, 0.5])
+    >>> coefs, intercepts = init_params([3, 8], "tanh", random_state=0)
+    >>> result = train(X, y, coefs, intercepts, NormBoundedHead("squared", L2Ball(5.0)),
+    ...                activation="tanh", optimizer=SGD(0.1, momentum=0.0),
+    ...                layer_constraints=SpectralBall(1.0), max_iter=5)
+    >>> result.n_iter, len(result.dual_history)
+    (5, 5)
+    >>> bool(result.loss_curve[-1] < result.loss_curve[0])
+    True
+    >>> bool(np.linalg.norm(result.coefs[0], 2) <= 1.0 + 1e-8)
+    True
+    """
+    X = np.asarray(X, dtype=float)
+    n_samples = X.shape[0]
+    coefs = [np.array(W, dtype=float, copy=True) for W in coefs]
+    intercepts = [np.array(b, dtype=float, copy=True) for b in intercepts]
+    if len(coefs) == 0 or len(coefs) != len(intercepts):
+        raise ValueError(
+            f"coefs and intercepts must hold the same positive number of layers, got "
+            f"{len(coefs)} and {len(intercepts)}"
+        )
+    sets = _check_constraints(layer_constraints, coefs)
+    optimizer = Adam() if optimizer is None else copy.deepcopy(optimizer)
+    learning_rate = getattr(optimizer, "learning_rate", None)
+    if batch_size is None:
+        batch_size = n_samples
+    batch_size = int(np.clip(batch_size, 1, n_samples))
+    if head_solve_every is not None and int(head_solve_every) < 1:
+        raise ValueError(f"head_solve_every must be >= 1 or None, got {head_solve_every!r}")
+    rng = check_random_state(random_state)
+    params = coefs + intercepts  # the optimizer updates these arrays in place
+
+    layer_records: dict[int, dict] = {}
+    _project_layers(sets, coefs, layer_records)
+    with np.errstate(all="ignore"):
+        features = forward(X, coefs, intercepts, activation)[-1]
+    solution = _solve_head(head, features, y, sample_weight, None, epoch=0)
+
+    result = TrainingResult(coefs=coefs, intercepts=intercepts, head_solution=solution)
+    result.validation_scores = [] if validation_score is not None else None
+    best_loss, best_score = np.inf, -np.inf
+    best_state = None
+    no_improvement = 0
+    sample_idx = np.arange(n_samples)
+    step = 0
+
+    for epoch in range(1, max_iter + 1):
+        start = time.perf_counter()
+        if shuffle:
+            sample_idx = rng.permutation(n_samples)
+        grad_features = solution.feature_gradient()
+        for batch in gen_batches(n_samples, batch_size):
+            rows = sample_idx[batch]
+            with np.errstate(all="ignore"):
+                activations = forward(X[rows], coefs, intercepts, activation)
+                # Rows of ∇_Φ p* carry the 1/n of the mean: n/|B| makes the
+                # minibatch sum an unbiased estimate of the full gradient.
+                G = grad_features[rows] * (n_samples / len(rows))
+                coef_grads, intercept_grads = backward(activations, coefs, G, activation)
+                optimizer.step(params, coef_grads + intercept_grads)
+            step += 1
+            if not all(np.all(np.isfinite(p)) for p in params):
+                raise _divergence_error("network weights", epoch, step, learning_rate)
+            _project_layers(sets, coefs, layer_records)
+            fresh = head_solve_every is not None and step % int(head_solve_every) == 0
+            if fresh:
+                with np.errstate(all="ignore"):
+                    features = forward(X, coefs, intercepts, activation)[-1]
+                solution = _solve_head(head, features, y, sample_weight, solution, epoch)
+                grad_features = solution.feature_gradient()
+
+        if not fresh:  # else the head was just solved on these parameters
+            with np.errstate(all="ignore"):
+                features = forward(X, coefs, intercepts, activation)[-1]
+            solution = _solve_head(head, features, y, sample_weight, solution, epoch)
+        loss = float(solution.objective)
+        result.loss_curve.append(loss)
+        head_record = _head_record(solution)
+        record = {
+            "epoch": epoch,
+            "loss": loss,
+            "head": head_record,
+            "layers": {
+                i: {"duals": _copy_duals(r["duals"]), "active": r["active"]}
+                for i, r in sorted(layer_records.items())
+            },
+        }
+        result.n_iter, result.t, result.head_solution = epoch, step, solution
+
+        if validation_score is not None:
+            score = float(validation_score(coefs, intercepts, solution))
+            record["validation_score"] = score
+            result.validation_scores.append(score)
+            no_improvement = no_improvement + 1 if score < best_score + tol else 0
+            if score > best_score:
+                best_score = score
+                best_state = (
+                    [W.copy() for W in coefs],
+                    [b.copy() for b in intercepts],
+                    solution,
+                    epoch,
+                )
+        else:
+            no_improvement = no_improvement + 1 if loss > best_loss - tol else 0
+            best_loss = min(best_loss, loss)
+        result.dual_history.append(record)
+
+        if verbose:
+            blocks = {"head": head_record["duals"]}
+            blocks.update({f"layer {i}": r["duals"] for i, r in record["layers"].items()})
+            name, largest = max(
+                ((k, _largest_dual(d)) for k, d in blocks.items()), key=lambda kv: kv[1]
+            )
+            extra = f", validation score = {record['validation_score']:.6f}" if (
+                "validation_score" in record
+            ) else ""
+            print(
+                f"Epoch {epoch}, loss = {loss:.8f}, largest dual = {largest:.4g} ({name})"
+                f"{extra}, time = {time.perf_counter() - start:.3f}s"
+            )
+
+        if no_improvement > n_iter_no_change:
+            result.converged = True
+            what = "Validation score" if validation_score is not None else "Training loss"
+            logger.info(
+                "%s did not improve more than tol=%g for %d consecutive epochs; stopping.",
+                what,
+                tol,
+                n_iter_no_change,
+            )
+            break
+
+    if not result.converged:
+        warnings.warn(
+            f"Maximum number of epochs ({max_iter}) reached and the optimization has not "
+            "converged yet.",
+            ConvergenceWarning,
+            stacklevel=2,
+        )
+    result.best_epoch = result.n_iter
+    if best_state is not None:
+        best_coefs, best_intercepts, solution, best_epoch = best_state
+        result.coefs, result.intercepts = best_coefs, best_intercepts
+        result.head_solution, result.best_epoch = solution, best_epoch
+    return result
+
+
+def dual_history_table(history: Sequence[dict], *, as_frame: bool = False):
+    """Return ``history`` as a long table: one row per epoch, block and dual entry.
+
+    Columns: ``epoch``, ``block`` (``"head"`` or ``"layer <i>"``), ``name``
+    (a dual key such as ``"norm"``, ``"sample_duals.mean_abs"``, or
+    ``"active"``), ``index`` (the position inside an array dual, else None)
+    and ``value`` (float). A row ``block="loss"``, ``name="loss"`` carries
+    each epoch's loss.
+
+    Parameters
+    ----------
+    history : sequence of dict
+        Records as in the module docstring (``dual_history_`` of a fitted
+        network).
+    as_frame : bool, default=False
+        Return a :class:`pandas.DataFrame` (pandas must be installed) instead
+        of a list of dicts.
+
+    Returns
+    -------
+    table : list of dict or pandas.DataFrame
+
+    Examples
+    --------
+    >>> from cvxdual.training import dual_history_table
+    >>> record = {"epoch": 1, "loss": 0.5,
+    ...           "head": {"duals": {"norm": 0.2}, "active": True,
+    ...                    "sample_duals": {"mean_abs": 0.1, "max_abs": 0.3, "l2": 0.4}},
+    ...           "layers": {0: {"duals": {"norm": [0.0, 1.5]}, "active": True}}}
+    >>> rows = dual_history_table([record])
+    >>> len(rows)
+    9
+    >>> [r for r in rows if r["block"] == "layer 0" and r["name"] == "norm"][1]
+    {'epoch': 1, 'block': 'layer 0', 'name': 'norm', 'index': (1,), 'value': 1.5}
+    """
+    rows: list[dict] = []
+
+    def add(epoch, block, name, value):
+        value = np.asarray(value, dtype=float)
+        if value.ndim == 0:
+            row = {"epoch": epoch, "block": block, "name": name, "index": None}
+            rows.append({**row, "value": float(value)})
+            return
+        for index in np.ndindex(value.shape):
+            rows.append(
+                {
+                    "epoch": epoch,
+                    "block": block,
+                    "name": name,
+                    "index": tuple(int(i) for i in index),
+                    "value": float(value[index]),
+                }
+            )
+
+    for record in history:
+        epoch = int(record["epoch"])
+        add(epoch, "loss", "loss", record["loss"])
+        if "validation_score" in record:
+            add(epoch, "loss", "validation_score", record["validation_score"])
+        head = record["head"]
+        for key, value in head["duals"].items():
+            add(epoch, "head", key, value)
+        add(epoch, "head", "active", float(head["active"]))
+        for key, value in head["sample_duals"].items():
+            add(epoch, "head", f"sample_duals.{key}", value)
+        for i, layer in record["layers"].items():
+            for key, value in layer["duals"].items():
+                add(epoch, f"layer {i}", key, value)
+            add(epoch, f"layer {i}", "active", float(layer["active"]))
+    if not as_frame:
+        return rows
+    try:
+        import pandas as pd
+    except ImportError as exc:  # pragma: no cover - pandas is optional
+        raise ImportError("dual_history_table(as_frame=True) requires pandas.") from exc
+    return pd.DataFrame(rows, columns=["epoch", "block", "name", "index", "value"])

@@ -1,0 +1,241 @@
+"""Tests of ConstrainedMLPClassifier and ConstrainedMLPRegressor."""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+import pytest
+from sklearn.datasets import make_classification, make_regression
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+import cvxdual.estimators._mlp as mlp_module
+from cvxdual.estimators._mlp import ConstrainedMLPClassifier, ConstrainedMLPRegressor
+from cvxdual.exceptions import SolverError
+from cvxdual.heads import NormBoundedHead
+from cvxdual.sets import L2Ball, LinfBall, MaxNorm, NonNegative, Polyhedron, SpectralBall
+from cvxdual.training import ACTIVE_TOL
+
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
+
+@parametrize_with_checks(
+    [
+        ConstrainedMLPClassifier((8,), max_iter=15, random_state=0),
+        # check_regressors_train needs R² > 0.5 on a 1-informative-feature problem:
+        # a wider layer and a larger step than the defaults reach it in few epochs.
+        ConstrainedMLPRegressor((20,), learning_rate_init=0.01, max_iter=30, random_state=0),
+    ]
+)
+def test_sklearn_compatible(estimator, check):
+    check(estimator)
+
+
+@pytest.fixture(scope="module")
+def digits_like():
+    X, y = make_classification(
+        n_samples=150, n_features=6, n_informative=4, n_classes=3, random_state=0
+    )
+    return StandardScaler().fit_transform(X), y
+
+
+def test_classifier_constraints_hold_after_fit(digits_like):
+    X, y = digits_like
+    S = SpectralBall(1.0)
+    clf = ConstrainedMLPClassifier(
+        (10, 8), layer_constraints=S, head_radius=3.0, max_iter=8, random_state=0,
+        learning_rate_init=0.01,
+    ).fit(X, y)  # fmt: skip
+    for W in clf.coefs_:
+        assert np.linalg.norm(W, 2) <= 1.0 + 1e-8
+        assert S.violation(W) <= 1e-8
+    assert np.linalg.norm(clf.head_coef_) <= 3.0 * (1 + 1e-8)
+    assert clf.head_coef_.shape == (8, 3) and clf.head_intercept_.shape == (3,)
+    assert [W.shape for W in clf.coefs_] == [(6, 10), (10, 8)]
+    assert len(clf.dual_history_) == clf.n_iter_ == len(clf.loss_curve_) == 8
+    assert set(clf.duals_) == {"head", "layers"}
+    assert set(clf.duals_["layers"]) == {0, 1}
+    assert clf.duals_["head"]["norm"] == clf.dual_history_[-1]["head"]["duals"]["norm"]
+    assert clf.duals_["layers"][1] == clf.dual_history_[-1]["layers"][1]["duals"]
+    # Binding spectral bound: on the boundary exactly when the multiplier is positive.
+    for i, W in enumerate(clf.coefs_):
+        if clf.duals_["layers"][i]["norm"] > ACTIVE_TOL:
+            assert np.linalg.norm(W, 2) == pytest.approx(1.0, rel=1e-8)
+    proba = clf.predict_proba(X)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    np.testing.assert_array_equal(clf.classes_[proba.argmax(axis=1)], clf.predict(X))
+    assert clf.score(X, y) > 0.7
+
+
+def test_per_layer_constraints_and_linf_head():
+    X, y = make_regression(n_samples=60, n_features=4, noise=0.5, random_state=1)
+    sets = [MaxNorm(0.5), None, NonNegative()]
+    reg = ConstrainedMLPRegressor(
+        (6, 5, 4), activation="tanh", layer_constraints=sets, head_norm="linf",
+        head_radius=2.0, max_iter=3, random_state=0,
+    ).fit(X, y / 50)  # fmt: skip
+    assert np.linalg.norm(reg.coefs_[0], axis=0).max() <= 0.5 + 1e-8
+    assert reg.coefs_[2].min() >= -1e-8
+    assert np.abs(reg.head_coef_).max() <= 2.0 + 1e-7  # the CVXPY path
+    assert set(reg.duals_["layers"]) == {0, 2}
+    assert reg.layer_constraints_[1] is None
+    assert reg.predict(X).shape == (60,)
+
+
+def test_constraint_sets_are_copied_not_mutated(digits_like):
+    X, y = digits_like
+    S = SpectralBall(0.5)
+    sets = [S, None]
+    before = copy.deepcopy(sets)
+    clf = ConstrainedMLPClassifier(
+        (5, 4), layer_constraints=sets, max_iter=2, random_state=0
+    ).fit(X, y)
+    assert clf.layer_constraints is sets and sets[1] is None and sets[0] is S
+    assert repr(sets) == repr(before) and S.radius == 0.5
+    assert clf.layer_constraints_[0] is not S
+
+
+def test_same_random_state_same_model(digits_like):
+    X, y = digits_like
+    params = dict(layer_constraints=MaxNorm(1.0), max_iter=4, batch_size=32)
+    a = ConstrainedMLPClassifier((6,), random_state=1, **params).fit(X, y)
+    b = ConstrainedMLPClassifier((6,), random_state=1, **params).fit(X, y)
+    c = ConstrainedMLPClassifier((6,), random_state=2, **params).fit(X, y)
+    np.testing.assert_array_equal(a.coefs_[0], b.coefs_[0])
+    np.testing.assert_array_equal(a.head_coef_, b.head_coef_)
+    assert a.loss_curve_ == b.loss_curve_
+    assert not np.array_equal(a.coefs_[0], c.coefs_[0])
+
+
+def test_pipeline_and_grid_search_over_head_radius(digits_like):
+    X, y = digits_like
+    pipe = make_pipeline(
+        StandardScaler(), ConstrainedMLPClassifier((6,), max_iter=3, random_state=0)
+    )
+    search = GridSearchCV(
+        pipe, {"constrainedmlpclassifier__head_radius": [0.5, 5.0]}, cv=2
+    ).fit(X, y)
+    assert search.best_params_["constrainedmlpclassifier__head_radius"] in (0.5, 5.0)
+    best = search.best_estimator_[-1]
+    bound = best.head_radius
+    assert np.linalg.norm(best.head_coef_) <= bound * (1 + 1e-8)
+    assert search.predict(X).shape == (150,)
+
+
+def test_binary_and_squared_hinge_heads():
+    X, y = make_classification(n_samples=80, n_features=4, random_state=0)
+    labels = np.where(y == 1, "yes", "no")
+    clf = ConstrainedMLPClassifier((6,), max_iter=5, random_state=0).fit(X, labels)
+    assert clf.head_coef_.shape == (6, 1)
+    assert clf.predict_proba(X).shape == (80, 2)
+    assert set(clf.predict(X)) <= {"no", "yes"}
+    hinge = ConstrainedMLPClassifier(
+        (6,), head_loss="squared_hinge", max_iter=5, random_state=0
+    ).fit(X, labels)
+    assert not hasattr(hinge, "predict_proba")
+    assert hinge.score(X, labels) > 0.7
+    with pytest.raises(ValueError, match="binary targets only, got 3 classes"):
+        ConstrainedMLPClassifier((4,), head_loss="squared_hinge").fit(X, np.arange(80) % 3)
+
+
+def test_regressor_multi_output_and_unbounded_head():
+    X, y = make_regression(n_samples=50, n_features=3, n_targets=2, random_state=0)
+    reg = ConstrainedMLPRegressor((8,), max_iter=3, random_state=0).fit(X, y / 100)
+    assert reg.predict(X).shape == (50, 2)
+    assert reg.duals_["head"] == {}
+    assert not reg.dual_history_[0]["head"]["active"]
+
+
+def test_early_stopping_returns_best_epoch(digits_like):
+    X, y = digits_like
+    clf = ConstrainedMLPClassifier(
+        (6,), early_stopping=True, validation_fraction=0.2, n_iter_no_change=2,
+        max_iter=30, random_state=0, learning_rate_init=0.01,
+    ).fit(X, y)  # fmt: skip
+    assert len(clf.validation_scores_) == clf.n_iter_ == len(clf.dual_history_)
+    assert clf.best_validation_score_ == max(clf.validation_scores_)
+    assert clf.validation_scores_[clf.best_epoch_ - 1] == clf.best_validation_score_
+    record = clf.dual_history_[clf.best_epoch_ - 1]
+    assert clf.duals_["head"] == record["head"]["duals"]
+
+
+def test_verbose_prints_one_line_per_epoch(capsys, digits_like):
+    X, y = digits_like
+    ConstrainedMLPClassifier(
+        (4,), layer_constraints=SpectralBall(0.5), max_iter=3, verbose=True, random_state=0
+    ).fit(X, y)
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 3 and all("largest dual" in line for line in lines)
+
+
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        ({"layer_constraints": [SpectralBall(1.0)]}, "one set or None per hidden layer"),
+        (
+            {"layer_constraints": [Polyhedron(np.ones((1, 3)), np.ones(1)), None]},
+            "cannot hold the weights of hidden layer 0",
+        ),
+        ({"layer_constraints": [LinfBall(1.0), "l2"]}, "must be a cvxdual.sets.ConvexSet"),
+        ({"hidden_layer_sizes": (4, 0)}, "hidden_layer_sizes"),
+        ({"hidden_layer_sizes": ()}, "hidden_layer_sizes"),
+    ],
+)
+def test_bad_parameters_raise(params, match, digits_like):
+    X, y = digits_like
+    params = {"hidden_layer_sizes": (4, 3), **params}
+    with pytest.raises(ValueError, match=match):
+        ConstrainedMLPClassifier(max_iter=1, **params).fit(X, y)
+
+
+def test_failed_head_solve_stops_fit_naming_the_epoch(monkeypatch, digits_like):
+    X, y = digits_like
+    calls = {"n": 0}
+    original = NormBoundedHead.solve
+
+    def flaky(self, *args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 4:  # initial solve, epochs 1 and 2, then epoch 3 fails
+            raise SolverError("Could not solve the head problem to optimality (test).")
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(mlp_module.NormBoundedHead, "solve", flaky)
+    clf = ConstrainedMLPClassifier((4,), max_iter=10, random_state=0)
+    with pytest.raises(SolverError, match="head solve failed at epoch 3"):
+        clf.fit(X, y)
+    assert not hasattr(clf, "coefs_")
+
+
+def test_divergence_is_reported_and_leaves_no_weights(digits_like):
+    X, y = digits_like
+    reg = ConstrainedMLPRegressor((4,), solver="sgd", learning_rate_init=1e308, max_iter=5)
+    # Non-finite weights raise FloatingPointError; finite but astronomically large
+    # features make the head solve fail first (SolverError): both give the advice.
+    with pytest.raises((FloatingPointError, SolverError), match="lower the learning rate"):
+        reg.fit(X, y.astype(float))
+    assert not hasattr(reg, "coefs_")
+
+
+def test_convergence_warning_when_max_iter_is_too_small(digits_like):
+    X, y = digits_like
+    with pytest.warns(ConvergenceWarning):
+        ConstrainedMLPClassifier((4,), max_iter=2, tol=0.0, random_state=0).fit(X, y)
+
+
+def test_fitted_head_and_duals_are_those_of_the_cvxpy_definition():
+    X, y = make_classification(n_samples=60, n_features=4, random_state=3)
+    clf = ConstrainedMLPClassifier(
+        (5,), layer_constraints=SpectralBall(1.0), head_radius=1.0, max_iter=3, random_state=0
+    ).fit(X, y)
+    features = mlp_module.forward(X, clf.coefs_, clf.intercepts_, clf.activation)[-1]
+    exact = NormBoundedHead("logistic", L2Ball(1.0), solver="cvxpy").solve(
+        features, np.where(y == 1, 1.0, -1.0)
+    )
+    np.testing.assert_allclose(clf.head_coef_, exact.coef, atol=1e-6)
+    assert clf.objective_ == pytest.approx(exact.objective, abs=1e-8)
+    assert clf.duals_["head"]["norm"] == pytest.approx(exact.duals["norm"], rel=1e-5)
+    assert clf.loss_curve_[-1] == pytest.approx(exact.objective, abs=1e-8)
