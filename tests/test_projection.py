@@ -393,5 +393,27 @@ def test_simplex_threshold_matches_the_sort_based_formula(v, total):
 
     tau = _simplex_threshold(v, total)
     scale = (1 + np.abs(v).max()) * v.size  # rounding in sums of v's entries
-    assert tau == pytest.approx(_sort_based_simplex_threshold(v, total), rel=1e-9, abs=1e-12 * scale)
+    reference = _sort_based_simplex_threshold(v, total)
+    assert tau == pytest.approx(reference, rel=1e-9, abs=1e-12 * scale)
     assert np.maximum(v - tau, 0).sum() == pytest.approx(total, rel=1e-9, abs=1e-12 * scale)
+
+
+def _svd_clip(V, radius):
+    U, s, Vt = np.linalg.svd(V, full_matrices=False)
+    return (U * np.minimum(s, radius)) @ Vt, float(np.maximum(s - radius, 0).sum())
+
+
+@pytest.mark.parametrize("shape", [(6, 4), (4, 6), (30, 30)])
+@pytest.mark.parametrize("spread", [1.0, 1e4])
+def test_spectral_projection_matches_an_svd_clip(shape, spread, rng):
+    # Singular values spread over several orders of magnitude around the bound.
+    U, _ = np.linalg.qr(rng.normal(size=(shape[0], shape[0])))
+    Vt, _ = np.linalg.qr(rng.normal(size=(shape[1], shape[1])))
+    k = min(shape)
+    s = np.geomspace(spread, 1 / spread, k) if spread > 1 else rng.uniform(0.5, 3.0, k)
+    V = (U[:, :k] * s) @ Vt[:k]
+    radius = float(np.median(s))
+    W_ref, dual_ref = _svd_clip(V, radius)
+    result = project(V, SpectralBall(radius))
+    np.testing.assert_allclose(result.weights, W_ref, atol=1e-11 * s.max())
+    assert result.duals["norm"] == pytest.approx(dual_ref, rel=1e-11)
