@@ -7,8 +7,14 @@ paths return the same weights and the same Lagrange multipliers.
 from __future__ import annotations
 
 from . import sets
-from .estimators import ConstrainedMLPClassifier, ConstrainedMLPRegressor
+from .estimators import (
+    ConstrainedMLPClassifier,
+    ConstrainedMLPRegressor,
+    NormBoundedLinearClassifier,
+    NormBoundedLinearRegressor,
+)
 from .exceptions import InfeasibleSetError, SolverError
+from .heads import HeadSolution, NormBoundedHead
 from .projection import ProjectionResult, project
 from .sets import (
     Box,
@@ -32,6 +38,7 @@ __all__ = [
     "ConstrainedMLPClassifier",
     "ConstrainedMLPRegressor",
     "CvxpySet",
+    "HeadSolution",
     "InfeasibleSetError",
     "Intersection",
     "L1Ball",
@@ -39,6 +46,9 @@ __all__ = [
     "LinfBall",
     "MaxNorm",
     "NonNegative",
+    "NormBoundedHead",
+    "NormBoundedLinearClassifier",
+    "NormBoundedLinearRegressor",
     "NuclearBall",
     "Polyhedron",
     "ProjectionResult",

@@ -291,6 +291,7 @@ class _Smooth:
         self.mask = mask.ravel(order="F")  # 1 on the coefficients W, 0 on the intercept
         self.multinomial = loss.name == "multinomial"
         self.n_eval = 0
+        self._last = None
 
     def theta(self, coef, intercept) -> np.ndarray:
         Theta = np.vstack([coef, intercept[None, :]]) if self.p1 > self.d else coef
@@ -309,13 +310,21 @@ class _Smooth:
         return float(self.w @ self.loss.per_sample(self.scores(theta), self.Y))
 
     def value_grad(self, theta):
-        """Return ``f``, ``∇f`` (flat) and the sample duals ``G = w ∂ℓ/∂z``."""
+        """Return ``f``, ``∇f`` (flat), the sample duals ``G = w ∂ℓ/∂z`` and ``z``.
+
+        The last result is cached (solvers often evaluate the same point twice);
+        callers must not modify the arrays returned.
+        """
+        if self._last is not None and np.array_equal(theta, self._last[0]):
+            return self._last[1]
         self.n_eval += 1
         z = self.scores(theta)
         values, G = self.loss.per_sample_and_gradient(z, self.Y)
         G *= self.w[:, None]
         grad = (self.A.T @ G).ravel(order="F")
-        return float(self.w @ values), grad, G, z
+        result = (float(self.w @ values), grad, G, z)
+        self._last = (np.array(theta, dtype=float, copy=True), result)
+        return result
 
     def hessian(self, z, gauge: bool = True) -> np.ndarray:
         """Hessian of ``f``; for the multinomial loss plus the projector on its null space.
@@ -555,9 +564,9 @@ def _solve_l2_sphere(smooth: _Smooth, radius, theta, tol):
         V = -grad[mask]
         if not np.any(V):
             return None
+    # Gradient scale for the stopping test: at the start (W = 0 or the warm start).
+    gtol = tol * max(float(np.max(np.abs(smooth.value_grad(theta)[1]))), 1e-12)
     theta[mask] = V * (radius / np.linalg.norm(V))
-    _, grad0, _, _ = smooth.value_grad(theta)
-    gtol = tol * max(float(np.max(np.abs(grad0))), 1e-12)
 
     def on_sphere(x):
         t = x.copy()
@@ -571,6 +580,7 @@ def _solve_l2_sphere(smooth: _Smooth, radius, theta, tol):
         t = x.copy()
         t[mask] = radius * u
         val, grad, _, _ = smooth.value_grad(t)
+        grad = grad.copy()
         gW = grad[mask]
         grad[mask] = (radius / nv) * (gW - u * float(u @ gW))
         return val, grad
@@ -586,8 +596,13 @@ def _solve_l2_sphere(smooth: _Smooth, radius, theta, tol):
         if np.max(np.abs(residual)) <= _KKT_LBFGS_RTOL * scale:
             return theta, lam, n_iter
         return None
+
     # The bound does not bind: minimise f itself, starting from the sphere.
-    x, it = _lbfgs(lambda t: smooth.value_grad(t)[:2], theta, gtol, _LBFGS_MAX_ITER)
+    def free(t):
+        val, grad, _, _ = smooth.value_grad(t)
+        return val, grad.copy()
+
+    x, it = _lbfgs(free, theta, gtol, _LBFGS_MAX_ITER)
     n_iter += it
     _, grad, _, _ = smooth.value_grad(x)
     if np.linalg.norm(x[mask]) <= radius and np.max(np.abs(grad)) <= _KKT_LBFGS_RTOL * scale:

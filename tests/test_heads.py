@@ -244,7 +244,7 @@ def test_lbfgs_path_matches_cvxpy(monkeypatch, loss, polish):
     # Not binding: L-BFGS finds λ <= 0 on the sphere and solves the free problem.
     inside = NormBoundedHead(loss, L2Ball(3.0 * r / 0.4)).solve(Phi, y)
     assert inside.duals["norm"] == 0.0
-    assert inside.method == "lbfgs-l2"
+    assert inside.method == fast.method
 
 
 def test_multi_output_squared_and_shapes():
@@ -421,3 +421,17 @@ def test_features_without_signal(ball):
     assert sol.duals["norm"] == 0.0
     np.testing.assert_array_equal(sol.coef, 0.0)
     assert sol.intercept[0] == pytest.approx(np.log(7 / 13), rel=1e-9)
+
+
+def test_warm_start_reduces_lbfgs_iterations(monkeypatch):
+    monkeypatch.setattr(heads, "_NEWTON_MAX_WORK", 0)
+    monkeypatch.setattr(heads, "_POLISH_MAX_WORK", 0)
+    Phi, y = _problem("multinomial", n=80, d=6, seed=22)
+    head = NormBoundedHead("multinomial", L2Ball(0.5))
+    previous = head.solve(Phi, y)
+    Phi2 = Phi + 0.01 * np.random.default_rng(2).normal(size=Phi.shape)
+    cold = head.solve(Phi2, y)
+    warm = head.solve(Phi2, y, warm_start=previous)
+    assert cold.method == warm.method == "lbfgs-l2"
+    assert warm.n_iter < cold.n_iter
+    assert warm.objective == pytest.approx(cold.objective, rel=1e-9)

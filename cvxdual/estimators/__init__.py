@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+from ._linear import NormBoundedLinearClassifier, NormBoundedLinearRegressor
 from ._mlp import ConstrainedMLPClassifier, ConstrainedMLPRegressor
 
-__all__ = ["ConstrainedMLPClassifier", "ConstrainedMLPRegressor"]
+__all__ = [
+    "ConstrainedMLPClassifier",
+    "ConstrainedMLPRegressor",
+    "NormBoundedLinearClassifier",
+    "NormBoundedLinearRegressor",
+]
