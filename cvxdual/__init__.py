@@ -10,6 +10,8 @@ from . import sets
 from .estimators import (
     ConstrainedMLPClassifier,
     ConstrainedMLPRegressor,
+    ConvexReLUClassifier,
+    ConvexReLURegressor,
     NormBoundedLinearClassifier,
     NormBoundedLinearRegressor,
 )
@@ -37,6 +39,8 @@ __all__ = [
     "Box",
     "ConstrainedMLPClassifier",
     "ConstrainedMLPRegressor",
+    "ConvexReLUClassifier",
+    "ConvexReLURegressor",
     "CvxpySet",
     "HeadSolution",
     "InfeasibleSetError",

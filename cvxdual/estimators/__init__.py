@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from ._convex_relu import ConvexReLUClassifier, ConvexReLURegressor
 from ._linear import NormBoundedLinearClassifier, NormBoundedLinearRegressor
 from ._mlp import ConstrainedMLPClassifier, ConstrainedMLPRegressor
 
 __all__ = [
     "ConstrainedMLPClassifier",
     "ConstrainedMLPRegressor",
+    "ConvexReLUClassifier",
+    "ConvexReLURegressor",
     "NormBoundedLinearClassifier",
     "NormBoundedLinearRegressor",
 ]

@@ -1,0 +1,1363 @@
+"""Exact convex training of two-layer ReLU networks, with optimality certificates.
+
+A two-layer ReLU network ``ŷ = (X̃ U)₊ a`` with weight decay,
+
+    min_{U, a}  (1/n) Σ_k ℓ(ŷ_k, y_k) + (alpha/2) (‖U‖²_F + ‖a‖²),
+
+where ``X̃`` is ``X`` with a column of ones appended (``fit_intercept=True``; the
+bias is the *last* row of ``U``), is equivalent (Pilanci & Ergen, 2020) to the
+convex program, over activation patterns ``D_i = diag(1[X̃ g_i ≥ 0])``,
+
+    min_{v_i, w_i}  (1/n) Σ_k ℓ(z_k, y_k) + alpha Σ_i (‖v_i‖₂ + ‖w_i‖₂)
+    s.t.            z = Σ_i D_i X̃ (v_i − w_i),
+                    (2 D_i − I) X̃ v_i ≥ 0,   (2 D_i − I) X̃ w_i ≥ 0,
+
+when the patterns are *all* the patterns the data admit and the network is wide
+enough. :class:`ConvexReLUProgram` writes this program in CVXPY: that is the
+definition. :func:`solve_convex_relu` solves it either through CVXPY or with a
+fast solver (augmented Lagrangian + FISTA with group soft-thresholding, followed
+by an exact active-set polish and a certified stop, see Notes there).
+
+The losses are ``"squared"`` (ℓ = ½(z − y)², so the data term is
+(1/(2n))‖ŷ − y‖²) and, for labels ``y ∈ {−1, +1}``, ``"squared_hinge"``
+(max(0, 1 − y z)²) and ``"logistic"`` (log(1 + exp(−y z))).
+
+Certificates
+------------
+For any ``ν ∈ Rⁿ`` in the domain of the conjugate loss, weak duality gives
+
+    p* ≥ −(1/n) Σ_k ℓ*(t n ν_k, y_k)   for every 0 ≤ t ≤ alpha / c(ν),
+    c(ν) = max_i max_± max{ ±νᵀ D_i X̃ u : ‖u‖ ≤ 1, (2D_i − I) X̃ u ≥ 0 },
+
+and ``c(ν)`` is computed exactly, pattern by pattern, as the norm of a projection
+onto a polyhedral cone (a non-negative least-squares problem). Any multipliers
+``μ_i ≥ 0`` of the cone constraints give the cheaper upper bound
+``‖X̃ᵀ((2D_i − I) μ_i) ∓ X̃ᵀ D_i ν‖`` on each term. The bound is over the pattern
+set used: when that set holds every activation pattern of ``X̃`` (see
+:func:`enumerate_patterns`, possible when ``rank(X̃) ≤ 3``), it is a lower bound
+on the nonconvex objective of *every* two-layer ReLU network of any width;
+otherwise only on the networks whose neurons' patterns are in the set
+(``is_global`` flags the difference).
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from dataclasses import dataclass, field
+
+import cvxpy as cp
+import numpy as np
+import scipy.optimize
+from scipy.special import expit, xlogy
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import check_random_state
+from threadpoolctl import threadpool_limits
+
+from ._solvers import check_solver
+from ._solvers import solve as _cvxpy_solve
+from .exceptions import SolverError
+
+__all__ = [
+    "Certificate",
+    "ConvexReLUProgram",
+    "ConvexReLUSolution",
+    "certify",
+    "dual_lower_bound",
+    "enumerate_patterns",
+    "network_objective",
+    "prune_network",
+    "recover_network",
+    "sample_patterns",
+    "solve_convex_relu",
+]
+
+logger = logging.getLogger(__name__)
+
+# --- tuning constants of the fast solver (one place, one comment each) -------
+# Neurons whose convex weight norm is below this fraction of the largest are
+# dropped at recovery: CVXPY's interior-point solutions leave ~1e-10 "zeros".
+_ZERO_GROUP_RTOL = 1e-8
+# Augmented-Lagrangian penalty relative to the loss curvature / ‖X̃‖²: 1 makes
+# both parts of the inner smooth term equally stiff.
+_AL_PENALTY_SCALE = 1.0
+# First inner FISTA tolerance (relative to the first gradient mapping) and its
+# decrease per outer iteration.
+_AL_INNER_TOL0 = 0.1
+_AL_INNER_DECAY = 0.3
+# Cap on FISTA iterations per multiplier update, so that the certificate (and
+# the polish trigger) is checked regularly.
+_AL_MAX_INNER = 400
+# Relative gap of the cheap certificate (AL multipliers) at which the exact
+# active-set polish with column generation is tried (again at max_iter).
+_POLISH_TRIGGER_GAP = 0.2
+# Neurons of the first-order iterate that enter the exact polish: norm above
+# this fraction of the largest (column generation adds any that are missing).
+_CANDIDATE_RTOL = 1e-3
+# Default stopping tolerance: relative duality gap of the certificate (it bounds
+# the suboptimality, so the fast solver is within 1e-5 of the CVXPY optimum).
+DEFAULT_TOL = 1e-5
+DEFAULT_MAX_ITER = 5000
+# solver "auto" (estimators, certify) uses CVXPY when n_samples * n_patterns is at
+# most this: Clarabel was faster than the fast solver at every size measured
+# (up to n = 200, P = 200; benchmarks/bench_convex_relu.py).
+AUTO_CVXPY_SIZE = 100_000
+# Largest number of patterns enumerate_patterns will produce before refusing.
+_MAX_ENUMERATED = 20_000
+
+
+# ---------------------------------------------------------------------------
+# losses: value, derivative, CVXPY expression, conjugate (for the dual bound)
+# ---------------------------------------------------------------------------
+
+
+class _Loss:
+    name = ""
+
+    def value(self, z, y):  # (1/n) Σ ℓ(z_k, y_k)
+        raise NotImplementedError
+
+    def derivative(self, z, y):  # ℓ'(z_k, y_k), elementwise
+        raise NotImplementedError
+
+    def expression(self, z, y):  # CVXPY: (1/n) Σ ℓ
+        raise NotImplementedError
+
+    def best_dual(self, nu, y, t_max):
+        """max_{0 ≤ t ≤ t_max} −(1/n) Σ ℓ*(t n ν_k, y_k); returns (value, t)."""
+        raise NotImplementedError
+
+
+def _best_quadratic(a, b, t_max):
+    """Maximise −a t² − b t over [0, t_max] (a ≥ 0)."""
+    t = -b / (2.0 * a) if a > 0 else (t_max if b < 0 else 0.0)
+    t = float(min(max(t, 0.0), t_max))
+    return -a * t * t - b * t, t
+
+
+class _Squared(_Loss):
+    name = "squared"
+
+    def value(self, z, y):
+        r = z - y
+        return 0.5 * float(r @ r) / y.shape[0]
+
+    def derivative(self, z, y):
+        return z - y
+
+    def expression(self, z, y):
+        return cp.sum_squares(z - y) / (2 * y.shape[0])
+
+    def best_dual(self, nu, y, t_max):
+        # ℓ*(q) = q²/2 + q y  ⇒  −(n/2) t² ‖ν‖² − t νᵀy
+        n = y.shape[0]
+        return _best_quadratic(0.5 * n * float(nu @ nu), float(nu @ y), t_max)
+
+
+class _SquaredHinge(_Loss):
+    name = "squared_hinge"
+
+    def value(self, z, y):
+        h = np.maximum(0.0, 1.0 - y * z)
+        return float(h @ h) / y.shape[0]
+
+    def derivative(self, z, y):
+        return -2.0 * y * np.maximum(0.0, 1.0 - y * z)
+
+    def expression(self, z, y):
+        return cp.sum_squares(cp.pos(1 - cp.multiply(y, z))) / y.shape[0]
+
+    def best_dual(self, nu, y, t_max):
+        # ℓ*(q) = q y + q²/4 on q y ≤ 0  ⇒  −t Σ ν y − t² n ‖ν‖²/4
+        n = y.shape[0]
+        if np.any(nu * y > 0):
+            return -np.inf, 0.0
+        return _best_quadratic(0.25 * n * float(nu @ nu), float(nu @ y), t_max)
+
+
+class _Logistic(_Loss):
+    name = "logistic"
+
+    def value(self, z, y):
+        return float(np.mean(np.logaddexp(0.0, -y * z)))
+
+    def derivative(self, z, y):
+        return -y * expit(-y * z)
+
+    def expression(self, z, y):
+        return cp.sum(cp.logistic(-cp.multiply(y, z))) / y.shape[0]
+
+    def best_dual(self, nu, y, t_max):
+        # ℓ*(q) = (−p) log(−p) + (1 + p) log(1 + p), p = q y ∈ [−1, 0]
+        n = y.shape[0]
+        p = n * nu * y
+        if np.any(p > 0):
+            return -np.inf, 0.0
+        pmax = float(np.max(-p)) if p.size else 0.0
+        if pmax > 0:
+            t_max = min(t_max, 1.0 / pmax)
+
+        def neg_dual(t):
+            q = t * p
+            return float(np.sum(xlogy(-q, -q) + xlogy(1 + q, 1 + q))) / n
+
+        if t_max <= 0:
+            return 0.0, 0.0
+        res = scipy.optimize.minimize_scalar(
+            neg_dual, bounds=(0.0, t_max), method="bounded", options={"xatol": 1e-12}
+        )
+        t = float(res.x)
+        # the end points are candidates too (bounded Brent never evaluates them)
+        best = min((neg_dual(t), t), (neg_dual(t_max), t_max), (0.0, 0.0))
+        return -best[0], best[1]
+
+
+_LOSSES = {cls.name: cls for cls in (_Squared, _SquaredHinge, _Logistic)}
+
+
+def _get_loss(loss):
+    if isinstance(loss, _Loss):
+        return loss
+    if loss not in _LOSSES:
+        raise ValueError(f"loss must be one of {sorted(_LOSSES)}, got {loss!r}")
+    return _LOSSES[loss]()
+
+
+# ---------------------------------------------------------------------------
+# input checks and small helpers
+# ---------------------------------------------------------------------------
+
+
+def _check_alpha(alpha):
+    if not np.isscalar(alpha) or not np.isfinite(alpha) or alpha <= 0:
+        raise ValueError(f"alpha must be a finite number > 0, got {alpha!r}")
+    return float(alpha)
+
+
+def _check_X(X, name="X"):
+    X = np.asarray(X, dtype=float)
+    if X.ndim != 2:
+        raise ValueError(
+            f"{name} must be a 2-d array (n_samples, n_features), got shape {X.shape}"
+        )
+    if X.shape[0] == 0:
+        raise ValueError(f"{name} must have at least one sample, got shape {X.shape}")
+    if not np.all(np.isfinite(X)):
+        raise ValueError(f"{name} must not contain NaN or infinity")
+    return X
+
+
+def _check_y(y, n, name="y"):
+    y = np.asarray(y, dtype=float)
+    if y.ndim != 1 or y.shape[0] != n:
+        raise ValueError(
+            f"{name} must be a 1-d array of length n_samples={n}, got shape {y.shape}"
+        )
+    if not np.all(np.isfinite(y)):
+        raise ValueError(f"{name} must not contain NaN or infinity")
+    return y
+
+
+def _check_labels(y, loss):
+    if loss.name != "squared" and not np.all(np.abs(y) == 1):
+        raise ValueError(f"y must hold labels in {{-1, +1}} for loss {loss.name!r}")
+
+
+def _augment(X, fit_intercept):
+    if fit_intercept:
+        return np.hstack([X, np.ones((X.shape[0], 1))])
+    return X
+
+
+def _check_patterns(patterns, n):
+    patterns = np.asarray(patterns)
+    if patterns.ndim != 2 or patterns.shape[0] != n:
+        raise ValueError(
+            f"patterns must be a 2-d boolean array of shape (n_samples={n}, n_patterns), "
+            f"got shape {patterns.shape}"
+        )
+    if patterns.dtype != bool:
+        if not np.all(np.isin(patterns, (0, 1))):
+            raise ValueError("patterns must be boolean (or 0/1)")
+        patterns = patterns.astype(bool)
+    return patterns
+
+
+def _unique_patterns(D):
+    """Drop all-false and duplicate columns of ``D``, keeping first occurrences."""
+    D = D[:, D.any(axis=0)]
+    if D.shape[1] == 0:
+        return np.zeros((D.shape[0], 0), dtype=bool)
+    _, idx = np.unique(D.T, axis=0, return_index=True)
+    return np.ascontiguousarray(D[:, np.sort(idx)])
+
+
+def _numerical_rank(Xt):
+    U, s, Vt = np.linalg.svd(Xt, full_matrices=False)
+    if s.size == 0 or s[0] == 0:
+        return 0, U, s, Vt
+    tol = s[0] * max(Xt.shape) * np.finfo(float).eps
+    return int(np.sum(s > tol)), U, s, Vt
+
+
+# ---------------------------------------------------------------------------
+# activation patterns
+# ---------------------------------------------------------------------------
+
+
+def sample_patterns(
+    X, n_patterns: int = 100, *, fit_intercept: bool = True, random_state=None
+) -> np.ndarray:
+    """Return activation patterns ``1[X̃ g ≥ 0]`` of Gaussian gates ``g``.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features)
+    n_patterns : int
+        Number of gates drawn; duplicates and the all-zero pattern are dropped,
+        so at most this many patterns are returned.
+    fit_intercept : bool
+        Append a column of ones to ``X`` (the gate then has a bias entry).
+    random_state : int, RandomState instance or None
+
+    Returns
+    -------
+    patterns : ndarray of bool, shape (n_samples, P)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from cvxdual.convex_relu import sample_patterns
+    >>> X = np.array([[0.0], [1.0], [2.0]])
+    >>> D = sample_patterns(X, 50, random_state=0)
+    >>> D.shape[0], D.shape[1] <= 50, bool(D.any(axis=0).all())
+    (3, True, True)
+    """
+    X = _check_X(X)
+    if int(n_patterns) != n_patterns or n_patterns < 1:
+        raise ValueError(f"n_patterns must be an integer >= 1, got {n_patterns!r}")
+    Xt = _augment(X, fit_intercept)
+    rng = check_random_state(random_state)
+    gates = rng.standard_normal((Xt.shape[1], int(n_patterns)))
+    return _unique_patterns(Xt @ gates >= 0)
+
+
+def _sectors_2d(Q, tol):
+    """Sign vectors (rows of ±1) of the open sectors cut by lines ``{z : q·z = 0}``."""
+    nrm = np.linalg.norm(Q, axis=1)
+    live = nrm > tol * max(nrm.max(initial=0.0), 1e-300)
+    if not np.any(live):
+        return np.ones((1, Q.shape[0]))
+    phi = np.arctan2(Q[live, 1], Q[live, 0])
+    bounds = np.sort(np.mod(np.concatenate([phi + np.pi / 2, phi - np.pi / 2]), 2 * np.pi))
+    keep = np.concatenate([[True], np.diff(bounds) > 1e-12])
+    bounds = bounds[keep]
+    nxt = np.concatenate([bounds[1:], [bounds[0] + 2 * np.pi]])
+    mid = 0.5 * (bounds + nxt)
+    Z = np.stack([np.cos(mid), np.sin(mid)])
+    S = np.where(Q @ Z >= 0, 1.0, -1.0).T
+    S[:, ~live] = 1.0
+    return S
+
+
+def _cells(Q):
+    """Sign vectors of all full-dimensional cells of the central arrangement of rows of Q."""
+    n, r = Q.shape
+    nrm = np.linalg.norm(Q, axis=1)
+    live = nrm > 1e-12 * nrm.max()
+    Qn = np.zeros_like(Q)
+    Qn[live] = Q[live] / nrm[live, None]
+    if r == 1:
+        s = np.where(Qn[:, 0] >= 0, 1.0, -1.0)
+        s[~live] = 1.0
+        return np.stack([s, -s + 2 * (~live)])
+    if r == 2:
+        return _sectors_2d(Qn, 1e-12)
+    # r == 3: every cell is a pointed cone with an extreme ray on two planes.
+    idx = np.flatnonzero(live)
+    j, k = np.triu_indices(idx.size, 1)
+    j, k = idx[j], idx[k]
+    T = np.cross(Qn[j], Qn[k])
+    tn = np.linalg.norm(T, axis=1)
+    ok = tn > 1e-10
+    j, k, T = j[ok], k[ok], T[ok] / tn[ok, None]
+    vals = Qn @ T.T  # (n, pairs)
+    zero = np.abs(vals) <= 1e-9
+    zero[~live] = False
+    base = np.where(vals >= 0, 1.0, -1.0)
+    base[~live] = 1.0
+    generic = zero.sum(axis=0) == 2
+    out = []
+    gj, gk, gb = j[generic], k[generic], base[:, generic]
+    cols = np.arange(gb.shape[1])
+    for sign in (1.0, -1.0):
+        b = gb * sign
+        b[~live] = 1.0
+        for sj in (1.0, -1.0):
+            for sk in (1.0, -1.0):
+                c = b.copy()
+                c[gj, cols] = sj
+                c[gk, cols] = sk
+                out.append(c.T)
+    for p in np.flatnonzero(~generic):
+        t = T[p]
+        # orthonormal basis of the plane orthogonal to the ray
+        e = np.linalg.svd(t[None, :])[2][1:]
+        z = np.flatnonzero(zero[:, p])
+        for sign in (1.0, -1.0):
+            b = base[:, p] * sign
+            b[~live] = 1.0
+            sub = _sectors_2d(Qn[z] @ e.T, 1e-12)
+            c = np.repeat(b[None, :], sub.shape[0], axis=0)
+            c[:, z] = sub
+            out.append(c)
+    if not out:
+        return np.ones((1, n))
+    return np.concatenate(out)
+
+
+def enumerate_patterns(X, *, fit_intercept: bool = True) -> np.ndarray:
+    """Return every activation pattern ``1[X̃ u ≥ 0]`` of a full-dimensional cell.
+
+    The patterns are the cells of the hyperplane arrangement ``{u : x̃_kᵀ u = 0}``;
+    the closures of their cones ``{u : (2D − I) X̃ u ≥ 0}`` cover every ``u``, so a
+    convex program over them is equivalent to training a two-layer ReLU network
+    of any width. Enumeration is implemented for ``rank(X̃) ≤ 3`` (e.g. one or two
+    features with an intercept), where there are at most ``n² − n + 2`` cells.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features)
+    fit_intercept : bool
+
+    Returns
+    -------
+    patterns : ndarray of bool, shape (n_samples, P)
+        Without the all-zero pattern and without duplicates.
+
+    Raises
+    ------
+    ValueError
+        If ``rank(X̃) > 3``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from cvxdual.convex_relu import enumerate_patterns
+    >>> X = np.array([[0.0], [1.0], [2.0]])
+    >>> enumerate_patterns(X).astype(int)
+    array([[0, 0, 1, 1, 1],
+           [0, 1, 0, 1, 1],
+           [1, 1, 0, 0, 1]])
+    """
+    X = _check_X(X)
+    Xt = _augment(X, fit_intercept)
+    r, U, s, _ = _numerical_rank(Xt)
+    if r > 3:
+        raise ValueError(
+            f"enumerate_patterns needs rank(X̃) <= 3 (X with the intercept column), got rank {r}"
+        )
+    if r == 0:
+        return np.zeros((Xt.shape[0], 0), dtype=bool)
+    if _n_cells_bound(r, Xt.shape[0]) > _MAX_ENUMERATED:
+        raise ValueError(
+            f"enumerate_patterns would produce up to {_n_cells_bound(r, Xt.shape[0])} patterns "
+            f"(n_samples={Xt.shape[0]}, more than {_MAX_ENUMERATED}); use sample_patterns"
+        )
+    Q = U[:, :r] * s[:r]
+    signs = _cells(Q)
+    D = _unique_patterns((signs >= 0).T)
+    # canonical order (lexicographic on the pattern bits) for reproducibility
+    order = np.lexsort(D[::-1])
+    return np.ascontiguousarray(D[:, order])
+
+
+def _n_cells_bound(rank, n):
+    return {0: 0, 1: 2, 2: 2 * n}.get(rank, n * n - n + 2)
+
+
+def _default_patterns(X, n_patterns, fit_intercept, random_state):
+    """Enumerated patterns if they are few enough (complete), else sampled ones."""
+    Xt = _augment(X, fit_intercept)
+    r = _numerical_rank(Xt)[0]
+    if r <= 3 and _n_cells_bound(r, X.shape[0]) <= n_patterns:
+        return enumerate_patterns(X, fit_intercept=fit_intercept), True
+    return sample_patterns(X, n_patterns, fit_intercept=fit_intercept,
+                           random_state=random_state), False
+
+
+# ---------------------------------------------------------------------------
+# networks: objective, recovery, pruning
+# ---------------------------------------------------------------------------
+
+
+def network_objective(
+    X, y, hidden_weights, output_weights, alpha: float, *, loss: str = "squared",
+    fit_intercept: bool = True,
+) -> float:
+    """Return (1/n) Σ ℓ(ŷ_k, y_k) + (alpha/2)(‖U‖²_F + ‖a‖²) for ``ŷ = (X̃ U)₊ a``.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features)
+    y : array-like of shape (n_samples,)
+    hidden_weights : array-like of shape (n_features + 1, m)
+        ``U``, bias row last; shape ``(n_features, m)`` when ``fit_intercept=False``.
+    output_weights : array-like of shape (m,)
+    alpha : float
+    loss : {"squared", "squared_hinge", "logistic"}
+    fit_intercept : bool
+
+    Returns
+    -------
+    objective : float
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from cvxdual.convex_relu import network_objective
+    >>> X, y = np.array([[1.0], [2.0]]), np.array([1.0, 2.0])
+    >>> U, a = np.array([[1.0], [0.0]]), np.array([1.0])
+    >>> round(network_objective(X, y, U, a, 0.1), 6)
+    0.1
+    """
+    X = _check_X(X)
+    y = _check_y(y, X.shape[0])
+    alpha = _check_alpha(alpha)
+    U, a = _check_network(X, hidden_weights, output_weights, fit_intercept)
+    loss = _get_loss(loss)
+    yhat = np.maximum(_augment(X, fit_intercept) @ U, 0.0) @ a
+    return loss.value(yhat, y) + 0.5 * alpha * (float(np.sum(U * U)) + float(a @ a))
+
+
+def _check_network(X, hidden_weights, output_weights, fit_intercept):
+    U = np.asarray(hidden_weights, dtype=float)
+    a = np.asarray(output_weights, dtype=float)
+    rows = X.shape[1] + int(bool(fit_intercept))
+    if U.ndim != 2 or U.shape[0] != rows:
+        raise ValueError(
+            f"hidden_weights must have shape (n_features{' + 1' if fit_intercept else ''}"
+            f"={rows}, m), got shape {U.shape}"
+        )
+    if a.ndim != 1 or a.shape[0] != U.shape[1]:
+        raise ValueError(
+            f"output_weights must have shape (m={U.shape[1]},), got shape {a.shape}"
+        )
+    if not (np.all(np.isfinite(U)) and np.all(np.isfinite(a))):
+        raise ValueError("hidden_weights and output_weights must be finite")
+    return U, a
+
+
+def recover_network(v, w, *, rtol: float = _ZERO_GROUP_RTOL):
+    """Return the balanced network ``(U, a)`` of a convex solution ``(v_i, w_i)``.
+
+    Each nonzero ``v_i`` gives the neuron ``u = v_i/√‖v_i‖`` with ``a = √‖v_i‖``,
+    each nonzero ``w_i`` the neuron ``w_i/√‖w_i‖`` with ``a = −√‖w_i‖``; so
+    ``(X̃u)₊ a = ± D_i X̃ v_i`` on the cone and ``(alpha/2)(‖u‖² + a²) = alpha‖v_i‖``.
+
+    Parameters
+    ----------
+    v, w : ndarray of shape (n_features (+1), P)
+        Columns are the convex weights of each pattern.
+    rtol : float
+        Columns with norm ≤ ``rtol`` times the largest norm count as zero.
+
+    Returns
+    -------
+    hidden_weights : ndarray of shape (n_features (+1), m)
+    output_weights : ndarray of shape (m,)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from cvxdual.convex_relu import recover_network
+    >>> U, a = recover_network(np.array([[4.0], [0.0]]), np.zeros((2, 1)))
+    >>> U.ravel().tolist(), a.tolist()
+    ([2.0, 0.0], [2.0])
+    """
+    theta = np.hstack([np.asarray(v, dtype=float), np.asarray(w, dtype=float)])
+    sign = np.concatenate([np.ones(np.shape(v)[1]), -np.ones(np.shape(w)[1])])
+    norms = np.linalg.norm(theta, axis=0)
+    keep = norms > rtol * norms.max(initial=0.0)
+    keep &= norms > 0
+    root = np.sqrt(norms[keep])
+    return theta[:, keep] / root, sign[keep] * root
+
+
+def prune_network(X, hidden_weights, output_weights, *, fit_intercept: bool = True):
+    """Return an equivalent network with at most ``n_samples + 1`` neurons.
+
+    Carathéodory pruning: writing each neuron's contribution as
+    ``c_j h_j`` with ``h_j = (X̃ u_j)₊ a_j / (|a_j| ‖u_j‖)`` and
+    ``c_j = |a_j| ‖u_j‖``, any null vector ``β`` of ``[h_j; 1]`` moves ``c`` along
+    a direction that leaves both ``ŷ = Σ c_j h_j`` and the weight-decay term
+    ``alpha Σ c_j`` (balanced network) unchanged; the move is taken until a
+    ``c_j`` hits zero. The result is balanced (``|a_j| = ‖u_j‖``) and has the
+    same predictions on ``X`` and the same objective as the balanced version of
+    the input.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features)
+    hidden_weights : array-like of shape (n_features (+1), m)
+    output_weights : array-like of shape (m,)
+    fit_intercept : bool
+
+    Returns
+    -------
+    hidden_weights : ndarray of shape (n_features (+1), m')
+    output_weights : ndarray of shape (m',), with m' ≤ n_samples + 1
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from cvxdual.convex_relu import prune_network
+    >>> X = np.array([[1.0], [2.0]])
+    >>> U = np.array([[1.0, 2.0, 3.0, 4.0], [0.0, 0.0, 0.0, 0.0]])
+    >>> U2, a2 = prune_network(X, U, np.ones(4))
+    >>> U2.shape[1] <= 3
+    True
+    """
+    X = _check_X(X)
+    U, a = _check_network(X, hidden_weights, output_weights, fit_intercept)
+    Xt = _augment(X, fit_intercept)
+    un = np.linalg.norm(U, axis=0)
+    c = un * np.abs(a)
+    keep = c > 0
+    U, a, un, c = U[:, keep], a[keep], un[keep], c[keep]
+    if U.shape[1] == 0:
+        return U, a
+    # unit-scale neurons: u/‖u‖ with sign(a); contribution c_j h_j
+    dirs = U / un
+    sgn = np.sign(a)
+    H = np.maximum(Xt @ dirs, 0.0) * sgn
+    n = Xt.shape[0]
+    while c.size > 0:
+        A = np.vstack([H, np.ones((1, c.size))])
+        _, s, vt = np.linalg.svd(A, full_matrices=True)
+        tol = max(A.shape) * np.finfo(float).eps * (s[0] if s.size else 1.0)
+        rank = int(np.sum(s > tol))
+        if rank >= c.size:
+            break
+        beta = vt[-1]
+        if not np.any(beta > 0):
+            beta = -beta
+        pos = beta > 0
+        ratio = np.full(c.size, np.inf)
+        ratio[pos] = c[pos] / beta[pos]
+        j = int(np.argmin(ratio))
+        c = c - ratio[j] * beta
+        c[j] = 0.0
+        alive = c > 1e-14 * c.max()
+        c, H, dirs, sgn = c[alive], H[:, alive], dirs[:, alive], sgn[alive]
+        if c.size <= n + 1 and rank == c.size:
+            break
+    root = np.sqrt(c)
+    return dirs * root, sgn * root
+
+
+# ---------------------------------------------------------------------------
+# the CVXPY definition
+# ---------------------------------------------------------------------------
+
+
+@dataclass
+class ConvexReLUSolution:
+    """Solution of the convex program on a given pattern set.
+
+    Attributes
+    ----------
+    v, w : ndarray of shape (n_features (+1), P)
+        Convex weights of the positive and negative neurons, one column per pattern.
+    objective : float
+        Convex objective at ``(v, w)``; equals the nonconvex objective of
+        :func:`recover_network` ``(v, w)``.
+    lower_bound : float
+        Certified lower bound on the optimum of the program over these patterns
+        (see the module docstring).
+    duals : dict
+        ``"sample_duals"`` ν (n_samples,) = (1/n) ℓ'(z), the dual of ``z = Σ …``;
+        ``"cone_v"``, ``"cone_w"`` (n_samples, P): multipliers μ ≥ 0 of the
+        constraints ``(2D_i − I) X̃ v_i ≥ 0`` and ``… w_i ≥ 0`` (for
+        ``method="cvxpy"`` exactly CVXPY's ``dual_value``); ``"dual_scale"``: the
+        factor t applied to ν in the bound.
+    method : str
+        ``"cvxpy"`` or ``"fista"``.
+    solver : str
+        CVXPY solver used (for ``"fista"``: the one of the final polish, if any).
+    n_iter : int
+        First-order iterations (0 for ``"cvxpy"``).
+    converged : bool
+        Whether the relative gap ``(objective − lower_bound)/|objective|`` met tol.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from cvxdual.convex_relu import enumerate_patterns, solve_convex_relu
+    >>> X, y = np.array([[0.0], [1.0], [2.0]]), np.array([0.0, 1.0, 0.0])
+    >>> sol = solve_convex_relu(X, y, 0.01, enumerate_patterns(X), method="cvxpy")
+    >>> sol.v.shape, bool(sol.relative_gap < 1e-6), sorted(sol.duals)
+    ((2, 5), True, ['cone_v', 'cone_w', 'dual_scale', 'sample_duals'])
+    """
+
+    v: np.ndarray
+    w: np.ndarray
+    objective: float
+    lower_bound: float
+    duals: dict = field(default_factory=dict)
+    method: str = "cvxpy"
+    solver: str = ""
+    n_iter: int = 0
+    converged: bool = True
+
+    @property
+    def relative_gap(self) -> float:
+        """(objective − lower_bound) / max(|objective|, tiny)."""
+        return (self.objective - self.lower_bound) / max(abs(self.objective), 1e-300)
+
+
+class ConvexReLUProgram:
+    """The convex program over fixed patterns, written in CVXPY (the definition).
+
+    Built once per ``(X, patterns, loss)``; the targets ``y`` and ``alpha`` are
+    :class:`cvxpy.Parameter` objects, so re-solving for another target (e.g. one
+    class after another) or regularisation reuses the compiled problem.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features)
+    patterns : array-like of bool, shape (n_samples, P)
+    loss : {"squared", "squared_hinge", "logistic"}
+    fit_intercept : bool
+
+    Attributes
+    ----------
+    problem : cvxpy.Problem
+    v, w : cvxpy.Variable of shape (n_features (+1), P)
+    y, alpha : cvxpy.Parameter
+    cone_v, cone_w : cvxpy.Constraint
+        ``(2D − 1) ∘ (X̃ V) ≥ 0`` and ``(2D − 1) ∘ (X̃ W) ≥ 0``, shape (n_samples, P).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from cvxdual.convex_relu import ConvexReLUProgram, enumerate_patterns
+    >>> X, y = np.array([[0.0], [1.0], [2.0]]), np.array([0.0, 1.0, 0.0])
+    >>> prog = ConvexReLUProgram(X, enumerate_patterns(X))
+    >>> prog.problem.is_dcp(dpp=True)
+    True
+    >>> sol = prog.solve(y, 0.01)
+    >>> round(sol.objective, 6), round(sol.relative_gap, 6)
+    (0.03288, 0.0)
+    """
+
+    def __init__(self, X, patterns, *, loss: str = "squared", fit_intercept: bool = True):
+        X = _check_X(X)
+        self.loss = _get_loss(loss)
+        self.fit_intercept = fit_intercept
+        self.X = X
+        self.Xt = _augment(X, fit_intercept)
+        self.patterns = _check_patterns(patterns, X.shape[0])
+        n, dd = self.Xt.shape
+        P = self.patterns.shape[1]
+        if P == 0:
+            raise ValueError("patterns must hold at least one (nonzero) pattern")
+        mask = self.patterns.astype(float)
+        sign = 2.0 * mask - 1.0
+        self.y = cp.Parameter(n, name="y")
+        self.alpha = cp.Parameter(nonneg=True, name="alpha")
+        self.v = cp.Variable((dd, P), name="v")
+        self.w = cp.Variable((dd, P), name="w")
+        xv = self.Xt @ self.v
+        xw = self.Xt @ self.w
+        z = cp.sum(cp.multiply(mask, xv - xw), axis=1)
+        self.cone_v = cp.multiply(sign, xv) >= 0
+        self.cone_w = cp.multiply(sign, xw) >= 0
+        reg = cp.sum(cp.norm(self.v, 2, axis=0)) + cp.sum(cp.norm(self.w, 2, axis=0))
+        objective = self.loss.expression(z, self.y) + self.alpha * reg
+        self.problem = cp.Problem(cp.Minimize(objective), [self.cone_v, self.cone_w])
+
+    def solve(self, y, alpha: float, *, solver: str | None = None) -> ConvexReLUSolution:
+        """Solve for targets ``y`` and ``alpha`` through :func:`cvxdual._solvers.solve`.
+
+        Returns
+        -------
+        ConvexReLUSolution
+            ``v``, ``w`` and ``duals`` as CVXPY returns them; ``objective`` is
+            the program's objective evaluated at ``(v, w)``.
+        """
+        y = _check_y(y, self.Xt.shape[0])
+        _check_labels(y, self.loss)
+        self.y.value = y
+        self.alpha.value = _check_alpha(alpha)
+        name = _cvxpy_solve(self.problem, solver, what="convex ReLU program")
+        v = np.asarray(self.v.value, dtype=float)
+        w = np.asarray(self.w.value, dtype=float)
+        mu = np.hstack([self.cone_v.dual_value, self.cone_w.dual_value])
+        cert = _Certifier(self.Xt, self.patterns, self.loss, y, alpha)
+        theta = np.hstack([v, w])
+        obj = cert.primal(theta)
+        lb, t, nu = cert.lower_bound(theta, np.maximum(mu, 0.0))
+        duals = {
+            "sample_duals": nu,
+            "cone_v": np.asarray(self.cone_v.dual_value, dtype=float),
+            "cone_w": np.asarray(self.cone_w.dual_value, dtype=float),
+            "dual_scale": t,
+        }
+        return ConvexReLUSolution(v, w, obj, lb, duals, "cvxpy", name, 0, True)
+
+
+# ---------------------------------------------------------------------------
+# certificate machinery shared by both methods
+# ---------------------------------------------------------------------------
+
+
+def _cone_proj_norm(A, x):
+    """‖Π_K(x)‖ for K = {u : A u ≥ 0}, via min_{μ ≥ 0} ‖x + Aᵀμ‖ (Moreau)."""
+    _, rnorm = scipy.optimize.nnls(A.T, -x, maxiter=50 * A.shape[0] + 100)
+    return rnorm
+
+
+class _Certifier:
+    """Objective, gradient pieces and the dual bound for one (X̃, patterns, loss, y)."""
+
+    def __init__(self, Xt, patterns, loss, y, alpha):
+        self.Xt, self.loss, self.y, self.alpha = Xt, loss, y, float(alpha)
+        P = patterns.shape[1]
+        mask = np.hstack([patterns, patterns]).astype(float)
+        self.sign_cols = np.concatenate([np.ones(P), -np.ones(P)])
+        self.MS = mask * self.sign_cols  # z = rowsum(MS ∘ X̃Θ)
+        self.S = 2.0 * mask - 1.0  # cone: S ∘ X̃Θ ≥ 0
+
+    def predict(self, theta):
+        return np.einsum("ij,ij->i", self.MS, self.Xt @ theta)
+
+    def primal(self, theta):
+        z = self.predict(theta)
+        return self.loss.value(z, self.y) + self.alpha * float(np.linalg.norm(theta, axis=0).sum())
+
+    def lower_bound(self, theta, mu, *, refine=True, nu=None):
+        """Certified lower bound, the scale t and ν, from Θ (for ν) and μ ≥ 0."""
+        n = self.y.shape[0]
+        if nu is None:
+            nu = self.loss.derivative(self.predict(theta), self.y) / n
+        # s_i = X̃ᵀ(MS_i ν) is the loss gradient wrt column i; bound_i ≥ ‖Π_K(−s_i)‖
+        C = self.Xt.T @ (self.S * mu - self.MS * nu[:, None])
+        bound = np.linalg.norm(C, axis=0)
+        if refine:
+            for i in np.flatnonzero(bound > self.alpha):
+                A = self.S[:, i, None] * self.Xt
+                x = -self.Xt.T @ (self.MS[:, i] * nu)
+                bound[i] = min(bound[i], _cone_proj_norm(A, x))
+        c = float(bound.max(initial=0.0))
+        t_max = self.alpha / c if c > 0 else np.inf
+        lb, t = self.loss.best_dual(nu, self.y, t_max)
+        return float(lb), float(t), nu
+
+
+# ---------------------------------------------------------------------------
+# the fast solver: augmented Lagrangian + FISTA, active-set polish, certified stop
+# ---------------------------------------------------------------------------
+
+
+def _group_shrink(Z, thresh):
+    nrm = np.linalg.norm(Z, axis=0)
+    scale = np.maximum(1.0 - thresh / np.maximum(nrm, 1e-300), 0.0)
+    return Z * scale
+
+
+def _polish(cert, groups, solver):
+    """Exact CVXPY solve of the program restricted to the neurons ``groups``.
+
+    The other neurons are fixed at zero; the cone rows of the kept ones are all
+    imposed, so the result is feasible for the full program. Whether it is
+    optimal there is decided by the certificate.
+    """
+    Xt = cert.Xt
+    out = np.zeros((Xt.shape[1], cert.S.shape[1]))
+    if len(groups) == 0:
+        return out, ""
+    theta = cp.Variable((Xt.shape[1], len(groups)))
+    xt = Xt @ theta
+    z = cp.sum(cp.multiply(cert.MS[:, groups], xt), axis=1)
+    if cert.loss.name == "squared":
+        # the same function; as a second-order cone Clarabel solves it faster
+        # than as a quadratic objective with a dense Hessian
+        loss = cp.square(cp.norm(z - cert.y, 2)) / (2 * cert.y.shape[0])
+    else:
+        loss = cert.loss.expression(z, cert.y)
+    cone = cp.multiply(cert.S[:, groups], xt) >= 0
+    problem = cp.Problem(
+        cp.Minimize(loss + cert.alpha * cp.sum(cp.norm(theta, 2, axis=0))), [cone]
+    )
+    name = _cvxpy_solve(problem, solver, what="convex ReLU active-set polish")
+    logger.debug("polish: %d neurons, %s solver iterations", len(groups),
+                 problem.solver_stats.num_iters)
+    out[:, groups] = theta.value
+    return out, name
+
+
+def _project_to_cones(cert, theta):
+    """Project each nonzero column onto its cone exactly (removes solver-level violations)."""
+    out = theta.copy()
+    E = cert.S * (cert.Xt @ theta)
+    for i in np.flatnonzero((E < 0).any(axis=0) & (np.abs(theta).max(axis=0) > 0)):
+        A = cert.S[:, i, None] * cert.Xt
+        mu, _ = scipy.optimize.nnls(A.T, -theta[:, i], maxiter=50 * A.shape[0] + 100)
+        out[:, i] = theta[:, i] + A.T @ mu
+    return out
+
+
+def _certified(cert, theta, lam):
+    obj = cert.primal(theta)
+    lb, t, nu = cert.lower_bound(theta, lam, refine=True)
+    return (obj - lb) / max(abs(obj), 1e-300), obj, lb, t, nu
+
+
+def _solve_fast(cert, *, max_iter, tol, solver, verbose):
+    Xt, S, MS, y, loss, alpha = cert.Xt, cert.S, cert.MS, cert.y, cert.loss, cert.alpha
+    n, dd = Xt.shape
+    ncol = S.shape[1]
+    # curvature of the loss part (power iteration on GᵀG), loss'' ≤ 1 / 2 / 0.25
+    curv = {"squared": 1.0, "squared_hinge": 2.0, "logistic": 0.25}[loss.name]
+    rng = np.random.default_rng(0)
+    q = rng.standard_normal((dd, ncol))
+    nrm = 1.0
+    for _ in range(20):
+        zq = np.einsum("ij,ij->i", MS, Xt @ q)
+        q = Xt.T @ (MS * zq[:, None])
+        nrm = float(np.linalg.norm(q))
+        if nrm == 0:
+            break
+        q /= nrm
+    L_loss = max(curv * nrm / n, 1e-12)
+    sx = max(float(np.linalg.norm(Xt, 2)) ** 2, 1e-12)
+    rho = _AL_PENALTY_SCALE * L_loss / sx
+    L = L_loss + rho * sx
+
+    theta = np.zeros((dd, ncol))
+    lam = np.zeros((n, ncol))
+    E = Xt @ theta
+
+    def fgrad(Ek):
+        z = np.einsum("ij,ij->i", MS, Ek)
+        h = np.maximum(lam - rho * S * Ek, 0.0)
+        f = loss.value(z, y) + float(np.sum(h * h)) / (2 * rho)
+        gE = MS * (loss.derivative(z, y) / n)[:, None] - S * h
+        return f, gE
+
+    it = 0
+    eta = None
+    best = None  # (gap, theta, objective, lb, t, nu, solver name)
+    tried_full = False
+
+    def consider(theta_c, name):
+        nonlocal best
+        norms_c = np.linalg.norm(theta_c, axis=0)
+        # the network recover_network returns: negligible neurons dropped
+        theta_c = np.where(norms_c > _ZERO_GROUP_RTOL * norms_c.max(initial=0.0), theta_c, 0.0)
+        theta_c = _project_to_cones(cert, theta_c)
+        gap_c, obj_c, lb_c, t_c, nu_c = _certified(cert, theta_c, lam)
+        if verbose:
+            logger.info("fista: candidate (%s) objective %.12g gap %.3g", name, obj_c, gap_c)
+        if best is None or gap_c < best[0]:
+            best = (gap_c, theta_c, obj_c, lb_c, t_c, nu_c, name)
+        return gap_c <= tol
+
+    done = False
+    while it < max_iter and not done:
+        x_old, e_old = theta, E
+        yk, ey = theta, E
+        tk = 1.0
+        f_y, gE = fgrad(ey)
+        g = Xt.T @ gE
+        inner = 0
+        while it < max_iter and inner < _AL_MAX_INNER:
+            it += 1
+            inner += 1
+            while True:
+                x_new = _group_shrink(yk - g / L, alpha / L)
+                e_new = Xt @ x_new
+                f_new, gE_new = fgrad(e_new)
+                D = x_new - yk
+                if f_new <= f_y + float(np.sum(g * D)) + 0.5 * L * float(np.sum(D * D)) + (
+                    1e-12 * abs(f_y)
+                ):
+                    break
+                L *= 2.0
+            gm = L * float(np.linalg.norm(D))
+            if float(np.sum((yk - x_new) * (x_new - x_old))) > 0:  # adaptive restart
+                tk = 1.0
+                yk, ey, f_y, gE = x_new, e_new, f_new, gE_new
+            else:
+                tn = 0.5 * (1.0 + np.sqrt(1.0 + 4.0 * tk * tk))
+                beta = (tk - 1.0) / tn
+                tk = tn
+                yk = x_new + beta * (x_new - x_old)
+                ey = e_new + beta * (e_new - e_old)
+                f_y, gE = fgrad(ey)
+            x_old, e_old = x_new, e_new
+            g = Xt.T @ gE
+            L *= 0.95
+            if eta is None:
+                eta = _AL_INNER_TOL0 * max(gm, 1e-300)
+            if gm <= eta:
+                break
+        theta, E = x_old, e_old
+        lam = np.maximum(lam - rho * S * E, 0.0)
+        eta *= _AL_INNER_DECAY
+        obj = cert.primal(theta)
+        lb, _, _ = cert.lower_bound(theta, lam, refine=False)
+        gap = (obj - lb) / max(abs(obj), 1e-300)
+        if verbose:
+            logger.info("fista: iter %d objective %.10g bound %.10g gap %.3g", it, obj, lb, gap)
+        if gap <= tol:
+            done = consider(theta, "")
+        if not done and ((gap <= _POLISH_TRIGGER_GAP and not tried_full) or it >= max_iter):
+            done = _column_generation(cert, theta, lam, solver, consider, verbose)
+            tried_full = True
+    if best is None:
+        consider(theta, "")
+    gap, theta_b, obj, lb, t, nu, name = best
+    P = ncol // 2
+    duals = {"sample_duals": nu, "cone_v": lam[:, :P], "cone_w": lam[:, P:], "dual_scale": t}
+    return ConvexReLUSolution(theta_b[:, :P], theta_b[:, P:], obj, lb, duals, "fista",
+                              name, it, bool(gap <= tol))
+
+
+def _column_generation(cert, theta, lam, solver, consider, verbose, max_rounds=6):
+    """Exact polish on the iterate's active neurons (full dimension), adding neurons
+    whose dual constraint is violated until the certificate closes."""
+    norms = np.linalg.norm(theta, axis=0)
+    groups = np.flatnonzero(norms > _CANDIDATE_RTOL * norms.max(initial=0.0))
+    for _ in range(max_rounds):
+        try:
+            pol, name = _polish(cert, groups, solver)
+        except SolverError:
+            return False
+        if consider(pol, name):
+            return True
+        # neurons outside the working set whose dual constraint is violated
+        n = cert.y.shape[0]
+        nu = cert.loss.derivative(cert.predict(pol), cert.y) / n
+        C = cert.Xt.T @ (cert.S * lam - cert.MS * nu[:, None])
+        bound = np.linalg.norm(C, axis=0)
+        outside = np.setdiff1d(np.flatnonzero(bound > cert.alpha * (1 + 1e-9)), groups)
+        viol = []
+        for i in outside:
+            A = cert.S[:, i, None] * cert.Xt
+            x = -cert.Xt.T @ (cert.MS[:, i] * nu)
+            if _cone_proj_norm(A, x) > cert.alpha * (1 + 1e-9):
+                viol.append(i)
+        if verbose:
+            logger.info("fista: column generation adds %d neurons", len(viol))
+        if not viol:
+            return False
+        groups = np.union1d(groups, np.asarray(viol, dtype=int))
+    return False
+
+
+def solve_convex_relu(
+    X,
+    y,
+    alpha: float,
+    patterns,
+    *,
+    loss: str = "squared",
+    fit_intercept: bool = True,
+    method: str = "fista",
+    solver: str | None = None,
+    max_iter: int = DEFAULT_MAX_ITER,
+    tol: float = DEFAULT_TOL,
+    program: ConvexReLUProgram | None = None,
+    verbose: bool = False,
+) -> ConvexReLUSolution:
+    """Solve the convex two-layer ReLU program over ``patterns``.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features)
+    y : array-like of shape (n_samples,)
+        Targets (``"squared"``) or labels in {−1, +1} (classification losses).
+    alpha : float
+        Weight decay, > 0.
+    patterns : array-like of bool, shape (n_samples, P)
+    loss : {"squared", "squared_hinge", "logistic"}
+    fit_intercept : bool
+    method : {"fista", "cvxpy"}
+        ``"cvxpy"`` solves :class:`ConvexReLUProgram` (the definition).
+        ``"fista"`` is the fast solver (see Notes); it stops when the certified
+        relative gap is ≤ ``tol`` and warns with a ``ConvergenceWarning`` when
+        ``max_iter`` iterations do not get there.
+    solver : str, optional
+        CVXPY solver (for ``"cvxpy"``, and for the polish of ``"fista"``).
+    max_iter : int
+        Iteration budget of ``"fista"``.
+    tol : float
+        Relative duality gap at which ``"fista"`` stops.
+    program : ConvexReLUProgram, optional
+        A program already built for these ``X`` and ``patterns`` (``"cvxpy"``).
+    verbose : bool
+        Log progress at INFO level.
+
+    Returns
+    -------
+    ConvexReLUSolution
+
+    Notes
+    -----
+    The fast solver runs an augmented Lagrangian method on the cone
+    constraints, each subproblem solved by FISTA with adaptive restart,
+    backtracking and group soft-thresholding (the prox of ``alpha Σ ‖θ_i‖``).
+    First-order iterates find the active neurons long before they converge, so
+    once the cheap certificate (AL multipliers) has a relative gap ≤ 0.2, the
+    program restricted to the iterate's active neurons is solved exactly with
+    CVXPY (the definition, on far fewer neurons); neurons whose dual constraint
+    is violated at that point are added and the restricted program re-solved
+    (column generation). An answer is accepted only when the duality-gap
+    certificate over *all* the patterns (exact cone projections) is ≤ ``tol``;
+    otherwise the augmented Lagrangian iterations continue, and a last polish
+    runs at ``max_iter``. Since the gap bounds the suboptimality, the returned
+    objective is within ``tol`` (relative) of the CVXPY optimum whenever
+    ``converged``. The returned weights are exactly cone-feasible (each neuron
+    projected onto its cone), so :func:`recover_network` gives a network with
+    exactly ``objective``. ``duals["cone_v"]``/``["cone_w"]`` are the augmented
+    Lagrangian multipliers; ``duals["sample_duals"]`` is the ν of the certificate.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from cvxdual.convex_relu import enumerate_patterns, solve_convex_relu
+    >>> X, y = np.array([[0.0], [1.0], [2.0]]), np.array([0.0, 1.0, 0.0])
+    >>> D = enumerate_patterns(X)
+    >>> a = solve_convex_relu(X, y, 0.01, D, method="fista")
+    >>> b = solve_convex_relu(X, y, 0.01, D, method="cvxpy")
+    >>> round(a.objective, 6), round(b.objective, 6), a.converged
+    (0.03288, 0.03288, True)
+    """
+    X = _check_X(X)
+    y = _check_y(y, X.shape[0])
+    alpha = _check_alpha(alpha)
+    loss_obj = _get_loss(loss)
+    _check_labels(y, loss_obj)
+    patterns = _check_patterns(patterns, X.shape[0])
+    if method not in ("fista", "cvxpy"):
+        raise ValueError(f"method must be 'fista' or 'cvxpy', got {method!r}")
+    if int(max_iter) != max_iter or max_iter < 1:
+        raise ValueError(f"max_iter must be an integer >= 1, got {max_iter!r}")
+    if not np.isfinite(tol) or tol <= 0:
+        raise ValueError(f"tol must be > 0, got {tol!r}")
+    solver = check_solver(solver)
+    if patterns.shape[1] == 0:
+        raise ValueError("patterns must hold at least one (nonzero) pattern")
+    if method == "cvxpy":
+        if program is None:
+            program = ConvexReLUProgram(X, patterns, loss=loss_obj, fit_intercept=fit_intercept)
+        return program.solve(y, alpha, solver=solver)
+    Xt = _augment(X, fit_intercept)
+    cert = _Certifier(Xt, patterns, loss_obj, y, alpha)
+    with threadpool_limits(limits=1, user_api="blas"):
+        # small dense products: one BLAS thread is faster and does not oversubscribe
+        sol = _solve_fast(cert, max_iter=int(max_iter), tol=float(tol), solver=solver,
+                          verbose=verbose)
+    if not sol.converged:
+        warnings.warn(
+            f"The fast convex ReLU solver stopped after max_iter={max_iter} iterations with "
+            f"relative duality gap {sol.relative_gap:.2e} > tol={tol:.1e}; increase max_iter "
+            "or use method='cvxpy'.",
+            ConvergenceWarning,
+            stacklevel=2,
+        )
+    return sol
+
+
+# ---------------------------------------------------------------------------
+# certificates for arbitrary networks
+# ---------------------------------------------------------------------------
+
+
+@dataclass
+class Certificate:
+    """Objective of a network and a certified lower bound on the optimum.
+
+    Attributes
+    ----------
+    objective : float
+        The network's objective (1/n) Σ ℓ + (alpha/2)(‖U‖²_F + ‖a‖²).
+    lower_bound : float
+        Lower bound on the objective of every network whose neurons' patterns
+        are in the pattern set; of every network of any width when
+        ``is_global``.
+    gap : float
+        ``objective − lower_bound`` (≥ 0 up to rounding).
+    relative_gap : float
+        ``gap / |objective|``.
+    is_global : bool
+        True when the pattern set holds every activation pattern of the data.
+    n_patterns : int
+        Size of the pattern set used.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from cvxdual.convex_relu import certify
+    >>> X, y = np.array([[0.0], [1.0], [2.0]]), np.array([0.0, 1.0, 0.0])
+    >>> c = certify(X, y, np.zeros((2, 1)), np.zeros(1), 0.01)
+    >>> round(c.objective, 6), c.is_global, bool(c.relative_gap > 0.5)
+    (0.166667, True, True)
+    """
+
+    objective: float
+    lower_bound: float
+    gap: float
+    relative_gap: float
+    is_global: bool
+    n_patterns: int
+
+
+def dual_lower_bound(
+    X, y, alpha: float, patterns, sample_duals, cone_duals=None, *, loss: str = "squared",
+    fit_intercept: bool = True,
+) -> float:
+    """Return a certified lower bound on the convex program's optimum from ``ν``.
+
+    ``ν`` (``sample_duals``) is scaled by the best ``t ∈ [0, alpha / c(ν)]``
+    (module docstring). ``c(ν)`` is bounded with the cone multipliers
+    ``cone_duals`` (n_samples, 2P: ``[cone_v, cone_w]``) when given and computed
+    exactly by non-negative least squares where that bound exceeds ``alpha``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from cvxdual.convex_relu import dual_lower_bound, enumerate_patterns
+    >>> X, y = np.array([[0.0], [1.0], [2.0]]), np.array([0.0, 1.0, 0.0])
+    >>> lb = dual_lower_bound(X, y, 0.01, enumerate_patterns(X), -y / 3)
+    >>> bool(lb <= 0.032881)
+    True
+    """
+    X = _check_X(X)
+    y = _check_y(y, X.shape[0])
+    alpha = _check_alpha(alpha)
+    loss_obj = _get_loss(loss)
+    patterns = _check_patterns(patterns, X.shape[0])
+    nu = _check_y(sample_duals, X.shape[0], "sample_duals")
+    cert = _Certifier(_augment(X, fit_intercept), patterns, loss_obj, y, alpha)
+    mu = np.zeros((X.shape[0], 2 * patterns.shape[1])) if cone_duals is None else (
+        np.maximum(np.asarray(cone_duals, dtype=float), 0.0)
+    )
+    if mu.shape != (X.shape[0], 2 * patterns.shape[1]):
+        raise ValueError(
+            f"cone_duals must have shape (n_samples, 2 * n_patterns)="
+            f"{(X.shape[0], 2 * patterns.shape[1])}, got {mu.shape}"
+        )
+    return cert.lower_bound(None, mu, nu=nu)[0]
+
+
+def certify(
+    X,
+    y,
+    hidden_weights,
+    output_weights,
+    alpha: float,
+    *,
+    fit_intercept: bool = True,
+    loss: str = "squared",
+    patterns="auto",
+    n_patterns: int = 100,
+    dual: str = "solve",
+    method: str = "auto",
+    max_iter: int = DEFAULT_MAX_ITER,
+    tol: float = DEFAULT_TOL,
+    random_state=None,
+) -> Certificate:
+    """Certify a two-layer ReLU network: its objective, a lower bound and the gap.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features)
+    y : array-like of shape (n_samples,)
+    hidden_weights : array-like of shape (n_features + 1, m)
+        ``U`` with the bias row last; shape ``(n_features, m)`` when
+        ``fit_intercept=False``.
+    output_weights : array-like of shape (m,)
+        ``a`` (no output bias).
+    alpha : float
+        Weight decay of the objective (1/n) Σ ℓ + (alpha/2)(‖U‖²_F + ‖a‖²).
+    fit_intercept : bool
+    loss : {"squared", "squared_hinge", "logistic"}
+    patterns : "auto" or array-like of bool, shape (n_samples, P)
+        ``"auto"``: every pattern when ``rank(X̃) ≤ 3`` (the bound is then over
+        all networks of any width), otherwise ``n_patterns`` sampled patterns;
+        the network's own neurons' patterns are always added, so the bound holds
+        for the given network.
+    n_patterns : int
+        Number of gates sampled when the patterns are not enumerated.
+    dual : {"solve", "residual"}
+        Where the dual point comes from: ``"solve"`` solves the convex program
+        on the pattern set (fast solver) for the best bound; ``"residual"``
+        uses the network's own residual ``ν = (1/n) ℓ'(ŷ)`` (cheap; tight only
+        when the network is optimal).
+    method : {"auto", "fista", "cvxpy"}
+        Solver for ``dual="solve"`` (:func:`solve_convex_relu`); ``"auto"``
+        uses ``"cvxpy"`` when ``n_samples * n_patterns ≤ 100_000``, else
+        ``"fista"``.
+    max_iter, tol : int, float
+        Passed to the fast solver.
+    random_state : int, RandomState instance or None
+
+    Returns
+    -------
+    Certificate
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from cvxdual.convex_relu import certify
+    >>> X, y = np.array([[0.0], [1.0], [2.0]]), np.array([0.0, 1.0, 0.0])
+    >>> U, a = np.array([[1.0], [0.0]]), np.array([0.1])
+    >>> c = certify(X, y, U, a, 0.01)
+    >>> c.is_global, round(c.lower_bound, 6), bool(c.gap >= 0)
+    (True, 0.03288, True)
+    """
+    X = _check_X(X)
+    y = _check_y(y, X.shape[0])
+    alpha = _check_alpha(alpha)
+    loss_obj = _get_loss(loss)
+    _check_labels(y, loss_obj)
+    U, a = _check_network(X, hidden_weights, output_weights, fit_intercept)
+    if dual not in ("solve", "residual"):
+        raise ValueError(f"dual must be 'solve' or 'residual', got {dual!r}")
+    if method not in ("auto", "fista", "cvxpy"):
+        raise ValueError(f"method must be 'auto', 'fista' or 'cvxpy', got {method!r}")
+    Xt = _augment(X, fit_intercept)
+    objective = network_objective(X, y, U, a, alpha, loss=loss_obj, fit_intercept=fit_intercept)
+    if isinstance(patterns, str):
+        if patterns != "auto":
+            raise ValueError(f"patterns must be 'auto' or a boolean array, got {patterns!r}")
+        if _numerical_rank(Xt)[0] <= 3:
+            D, complete = enumerate_patterns(X, fit_intercept=fit_intercept), True
+        else:
+            D, complete = sample_patterns(X, n_patterns, fit_intercept=fit_intercept,
+                                          random_state=random_state), False
+    else:
+        D, complete = _check_patterns(patterns, X.shape[0]), False
+    used = (np.abs(a) > 0) & (np.linalg.norm(U, axis=0) > 0)
+    D = _unique_patterns(np.hstack([D, Xt @ U[:, used] >= 0]))
+    if D.shape[1] == 0:  # no neuron can be active on these data: only ν matters
+        D = np.ones((X.shape[0], 1), dtype=bool)
+    cert = _Certifier(Xt, D, loss_obj, y, alpha)
+    if dual == "solve":
+        if method == "auto":
+            method = "cvxpy" if X.shape[0] * D.shape[1] <= AUTO_CVXPY_SIZE else "fista"
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            sol = solve_convex_relu(X, y, alpha, D, loss=loss_obj, fit_intercept=fit_intercept,
+                                    method=method, max_iter=max_iter, tol=tol)
+        lb = sol.lower_bound
+    else:
+        yhat = np.maximum(Xt @ U, 0.0) @ a
+        nu = loss_obj.derivative(yhat, y) / X.shape[0]
+        lb = cert.lower_bound(None, np.zeros((X.shape[0], 2 * D.shape[1])), nu=nu)[0]
+    gap = objective - lb
+    return Certificate(objective, lb, gap, gap / max(abs(objective), 1e-300), complete,
+                       D.shape[1])

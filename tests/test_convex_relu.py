@@ -1,0 +1,415 @@
+"""Tests of cvxdual.convex_relu and the ConvexReLU estimators."""
+
+from __future__ import annotations
+
+import warnings
+
+import cvxpy as cp
+import numpy as np
+import pytest
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from cvxdual.convex_relu import (
+    ConvexReLUProgram,
+    certify,
+    dual_lower_bound,
+    enumerate_patterns,
+    network_objective,
+    prune_network,
+    recover_network,
+    sample_patterns,
+    solve_convex_relu,
+)
+from cvxdual.estimators._convex_relu import ConvexReLUClassifier, ConvexReLURegressor
+
+ALPHA = 1e-2
+
+
+def _augment(X):
+    return np.hstack([X, np.ones((X.shape[0], 1))])
+
+
+def _data(n=30, d=2, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, d))
+    y = np.sin(2 * X[:, 0]) + 0.5 * np.abs(X[:, -1]) + 0.1 * rng.standard_normal(n)
+    return X, y
+
+
+def _gd(X, y, alpha, *, m=40, steps=3000, lr=0.05, seed=0):
+    """Full-batch gradient descent on the nonconvex two-layer ReLU objective."""
+    rng = np.random.default_rng(seed)
+    Xt = _augment(X)
+    n = X.shape[0]
+    U = 0.5 * rng.standard_normal((Xt.shape[1], m))
+    a = 0.5 * rng.standard_normal(m)
+    for _ in range(steps):
+        pre = Xt @ U
+        H = np.maximum(pre, 0.0)
+        r = (H @ a - y) / n
+        ga = H.T @ r + alpha * a
+        gU = Xt.T @ (r[:, None] * a[None, :] * (pre > 0)) + alpha * U
+        U -= lr * gU
+        a -= lr * ga
+    return U, a
+
+
+# ---------------------------------------------------------------------------
+# patterns
+# ---------------------------------------------------------------------------
+
+
+def test_sample_patterns_unique_nonzero_and_seeded():
+    X, _ = _data(25, 4)
+    D = sample_patterns(X, 60, random_state=3)
+    assert D.dtype == bool and D.shape[0] == 25 and 0 < D.shape[1] <= 60
+    assert D.any(axis=0).all()
+    assert np.unique(D.T, axis=0).shape[0] == D.shape[1]
+    np.testing.assert_array_equal(D, sample_patterns(X, 60, random_state=3))
+
+
+@pytest.mark.parametrize("d, fit_intercept", [(2, True), (1, True), (3, False), (1, False)])
+def test_enumerated_patterns_cover_every_neuron(d, fit_intercept):
+    X, _ = _data(12, d, seed=d)
+    D = enumerate_patterns(X, fit_intercept=fit_intercept)
+    Xt = _augment(X) if fit_intercept else X
+    # every direction u lies in the closed cone of some enumerated pattern
+    U = np.random.default_rng(1).standard_normal((Xt.shape[1], 2000))
+    slack = (2.0 * D[:, :, None] - 1.0) * (Xt @ U)[:, None, :]  # (n, P, 2000)
+    covered = (slack >= -1e-12).all(axis=0).any(axis=0)
+    on = (Xt @ U > 0).any(axis=0)  # neurons that are not dead everywhere
+    assert covered[on].all()
+    assert np.unique(D.T, axis=0).shape[0] == D.shape[1] and D.any(axis=0).all()
+
+
+def test_enumerated_pattern_count_generic_rank3():
+    X, _ = _data(10, 2, seed=4)
+    D = enumerate_patterns(X)
+    # n² − n + 2 cells of a generic central arrangement in R³, minus the all-off one
+    assert D.shape[1] == 10 * 10 - 10 + 1
+
+
+def test_enumerate_patterns_rejects_rank_above_3():
+    X, _ = _data(10, 3)
+    with pytest.raises(ValueError, match="rank"):
+        enumerate_patterns(X)
+
+
+# ---------------------------------------------------------------------------
+# the program, recovery, solvers
+# ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def small_problem():
+    X, y = _data(20, 2, seed=7)
+    D = enumerate_patterns(X)
+    prog = ConvexReLUProgram(X, D)
+    sol = prog.solve(y, ALPHA)
+    sol.value = prog.problem.value  # CVXPY's optimal value, kept before any re-solve
+    return X, y, D, prog, sol
+
+
+def test_program_is_dpp_and_reused(small_problem):
+    _X, y, _D, prog, sol = small_problem
+    assert prog.problem.is_dcp(dpp=True)
+    sol2 = prog.solve(2 * y, ALPHA)  # same compiled problem, new parameter value
+    assert sol2.objective > sol.objective
+    assert prog.problem.status == cp.OPTIMAL
+    sol3 = prog.solve(y, ALPHA)
+    np.testing.assert_allclose(sol3.objective, sol.objective, rtol=1e-8)
+
+
+def test_recovered_network_objective_equals_convex_optimum(small_problem):
+    X, y, D, _prog, sol = small_problem
+    U, a = recover_network(sol.v, sol.w)
+    np.testing.assert_allclose(np.abs(a), np.linalg.norm(U, axis=0), rtol=1e-12)
+    obj = network_objective(X, y, U, a, ALPHA)
+    np.testing.assert_allclose(obj, sol.value, rtol=1e-7)
+    np.testing.assert_allclose(obj, sol.objective, rtol=1e-7)
+    # predictions of the network equal the convex model's Σ D_i X̃ (v_i − w_i)
+    z = np.sum(D * (_augment(X) @ (sol.v - sol.w)), axis=1)
+    np.testing.assert_allclose(np.maximum(_augment(X) @ U, 0) @ a, z, atol=1e-8)
+
+
+def test_cvxpy_duals_satisfy_kkt(small_problem):
+    X, y, D, prog, sol = small_problem
+    Xt = _augment(X)
+    S = 2.0 * D - 1.0
+    mu_v, mu_w = sol.duals["cone_v"], sol.duals["cone_w"]
+    np.testing.assert_array_equal(mu_v, prog.cone_v.dual_value)
+    assert mu_v.min() >= -1e-9 and mu_w.min() >= -1e-9  # dual domain
+    slack_v, slack_w = S * (Xt @ sol.v), S * (Xt @ sol.w)
+    assert slack_v.min() >= -1e-8 and slack_w.min() >= -1e-8  # primal feasibility
+    assert np.abs(mu_v * slack_v).max() < 1e-8  # complementarity
+    # stationarity for each nonzero v_i: X̃ᵀ(S_i μ_i − D_i ν) = alpha v_i / ‖v_i‖
+    nu = sol.duals["sample_duals"]
+    np.testing.assert_allclose(nu, (np.sum(D * (Xt @ (sol.v - sol.w)), axis=1) - y) / len(y))
+    G = Xt.T @ (S * mu_v - D * nu[:, None])
+    nv = np.linalg.norm(sol.v, axis=0)
+    on = nv > 1e-6 * nv.max()
+    np.testing.assert_allclose(G[:, on], ALPHA * sol.v[:, on] / nv[on], atol=1e-6)
+    assert np.linalg.norm(G, axis=0).max() <= ALPHA * (1 + 1e-5)
+
+
+@pytest.mark.parametrize("loss", ["squared", "squared_hinge", "logistic"])
+def test_fast_solver_matches_cvxpy_two_solvers(loss):
+    X, y = _data(24, 3, seed=11)
+    if loss != "squared":
+        y = np.where(y > np.median(y), 1.0, -1.0)
+    D = sample_patterns(X, 12, random_state=0)
+    fast = solve_convex_relu(X, y, ALPHA, D, loss=loss, method="fista")
+    ref = solve_convex_relu(X, y, ALPHA, D, loss=loss, method="cvxpy", solver="CLARABEL")
+    scs = solve_convex_relu(X, y, ALPHA, D, loss=loss, method="cvxpy", solver="SCS")
+    assert fast.converged
+    np.testing.assert_allclose(fast.objective, ref.objective, rtol=1e-4)
+    np.testing.assert_allclose(scs.objective, ref.objective, rtol=1e-4)
+    # the fast solver's answer is certified: its bound is below CVXPY's optimum
+    assert fast.lower_bound <= ref.objective * (1 + 1e-9)
+    assert fast.relative_gap <= 1e-5  # the default tol
+    # and its network has exactly that objective
+    U, a = recover_network(fast.v, fast.w)
+    np.testing.assert_allclose(network_objective(X, y, U, a, ALPHA, loss=loss),
+                               fast.objective, rtol=1e-9)
+
+
+def test_fast_solver_warns_when_not_converged():
+    X, y = _data(20, 3, seed=2)
+    D = sample_patterns(X, 10, random_state=0)
+    with pytest.warns(ConvergenceWarning, match="max_iter"):
+        sol = solve_convex_relu(X, y, ALPHA, D, method="fista", max_iter=1, tol=1e-15)
+    assert not sol.converged
+
+
+# ---------------------------------------------------------------------------
+# certificates
+# ---------------------------------------------------------------------------
+
+
+def test_certificate_tight_on_rank3_with_all_patterns(small_problem):
+    X, y, _D, _prog, sol = small_problem
+    assert sol.lower_bound <= sol.value * (1 + 1e-12)
+    assert sol.relative_gap <= 1e-6
+    U, a = recover_network(sol.v, sol.w)
+    c = certify(X, y, U, a, ALPHA)
+    assert c.is_global
+    assert c.relative_gap <= 1e-6 and c.gap >= -1e-12
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_certificate_never_exceeds_objective_of_any_network(small_problem, seed):
+    X, y, D, _prog, sol = small_problem
+    rng = np.random.default_rng(seed)
+    U = rng.standard_normal((3, 8))
+    a = rng.standard_normal(8)
+    # with the residual of an arbitrary network as the dual point
+    lb = dual_lower_bound(X, y, ALPHA, D, (np.maximum(_augment(X) @ U, 0) @ a - y) / len(y))
+    assert lb <= sol.value * (1 + 1e-12)
+    assert lb <= network_objective(X, y, U, a, ALPHA)
+    c = certify(X, y, U, a, ALPHA, dual="residual")
+    assert c.lower_bound <= sol.value * (1 + 1e-12) and c.gap >= 0
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_convex_solution_no_worse_than_gradient_descent(small_problem, seed):
+    X, y, _D, _prog, sol = small_problem
+    U, a = _gd(X, y, ALPHA, seed=seed)
+    gd_obj = network_objective(X, y, U, a, ALPHA)
+    assert sol.objective <= gd_obj + 1e-10
+    # certify() on the GD network: global bound = the convex optimum
+    c = certify(X, y, U, a, ALPHA)
+    assert c.is_global
+    np.testing.assert_allclose(c.objective, gd_obj)
+    np.testing.assert_allclose(c.lower_bound, sol.objective, rtol=1e-5)
+    assert c.gap >= 0
+    # the residual-only bound is valid but no better than the solved one
+    assert certify(X, y, U, a, ALPHA, dual="residual").lower_bound <= c.lower_bound + 1e-12
+
+
+def test_certify_sampled_patterns_is_not_global():
+    X, y = _data(30, 5, seed=3)
+    U, a = _gd(X, y, ALPHA, m=10, steps=500)
+    c = certify(X, y, U, a, ALPHA, n_patterns=20, random_state=0)
+    assert not c.is_global
+    assert c.gap >= 0  # the network's own patterns are in the set
+
+
+# ---------------------------------------------------------------------------
+# pruning
+# ---------------------------------------------------------------------------
+
+
+def test_pruning_keeps_objective_and_predictions():
+    X, y = _data(6, 2, seed=5)
+    rng = np.random.default_rng(0)
+    U = rng.standard_normal((3, 25))
+    a = rng.standard_normal(25)
+    # balance first: the pruned network is balanced
+    c = np.linalg.norm(U, axis=0) * np.abs(a)
+    Ub, ab = U / np.linalg.norm(U, axis=0) * np.sqrt(c), np.sign(a) * np.sqrt(c)
+    U2, a2 = prune_network(X, U, a)
+    assert U2.shape[1] <= X.shape[0] + 1 < U.shape[1]
+    Xt = _augment(X)
+    np.testing.assert_allclose(np.maximum(Xt @ U2, 0) @ a2, np.maximum(Xt @ U, 0) @ a,
+                               atol=1e-10)
+    np.testing.assert_allclose(network_objective(X, y, U2, a2, ALPHA),
+                               network_objective(X, y, Ub, ab, ALPHA), rtol=1e-10)
+
+
+def test_pruning_a_convex_solution():
+    X, y = _data(8, 2, seed=6)
+    sol = solve_convex_relu(X, y, 1e-4, enumerate_patterns(X), method="cvxpy")
+    U, a = recover_network(sol.v, sol.w)
+    U2, a2 = prune_network(X, U, a)
+    assert U2.shape[1] <= X.shape[0] + 1
+    np.testing.assert_allclose(network_objective(X, y, U2, a2, 1e-4), sol.objective, rtol=1e-7)
+
+
+# ---------------------------------------------------------------------------
+# estimators
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("solver", ["cvxpy", "fista"])
+def test_regressor_matches_its_network(solver):
+    X, y = _data(30, 2, seed=8)
+    reg = ConvexReLURegressor(alpha=ALPHA, solver=solver, n_patterns=2000).fit(X, y)
+    assert reg.patterns_complete_  # rank 3 and few enough cells: all patterns
+    assert reg.hidden_weights_.shape == (3, reg.n_neurons_)
+    assert reg.output_weights_.shape == (reg.n_neurons_,)
+    np.testing.assert_allclose(
+        reg.predict(X), np.maximum(_augment(X) @ reg.hidden_weights_, 0) @ reg.output_weights_
+    )
+    np.testing.assert_allclose(
+        reg.objective_, network_objective(X, y, reg.hidden_weights_, reg.output_weights_, ALPHA)
+    )
+    assert reg.lower_bound_ <= reg.objective_ * (1 + 1e-12)
+    assert (reg.objective_ - reg.lower_bound_) / reg.objective_ <= reg.tol
+    assert set(reg.duals_) == {"sample_duals", "cone_v", "cone_w", "dual_scale"}
+    assert reg.duals_["cone_v"].shape == reg.patterns_.shape
+
+
+def test_regressor_without_intercept_shapes():
+    X, y = _data(20, 3, seed=9)
+    reg = ConvexReLURegressor(alpha=ALPHA, fit_intercept=False, n_patterns=20,
+                              random_state=0).fit(X, y)
+    assert reg.hidden_weights_.shape == (3, reg.n_neurons_)
+    np.testing.assert_allclose(
+        reg.predict(X), np.maximum(X @ reg.hidden_weights_, 0) @ reg.output_weights_
+    )
+
+
+def test_classifier_binary_and_multiclass():
+    X, y = _data(30, 2, seed=10)
+    yb = (y > np.median(y)).astype(int)
+    clf = ConvexReLUClassifier(alpha=ALPHA, loss="logistic", n_patterns=30,
+                               random_state=0).fit(X, yb)
+    proba = clf.predict_proba(X)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    np.testing.assert_array_equal(clf.predict(X), clf.classes_[(proba[:, 1] > 0.5).astype(int)])
+    assert clf.lower_bound_ <= clf.objective_ * (1 + 1e-12)
+    y3 = np.digitize(y, np.quantile(y, [1 / 3, 2 / 3]))
+    clf3 = ConvexReLUClassifier(alpha=ALPHA, n_patterns=30, random_state=0).fit(X, y3)
+    assert clf3.decision_function(X).shape == (30, 3)
+    assert clf3.output_weights_.shape == (clf3.n_neurons_, 3)
+    assert clf3.duals_["sample_duals"].shape == (30, 3)
+    assert not hasattr(clf3, "predict_proba")  # squared hinge has no probabilities
+    assert clf3.score(X, y3) > 0.8
+
+
+def test_classifier_fast_matches_cvxpy():
+    X, y = _data(24, 2, seed=12)
+    yb = (y > np.median(y)).astype(int)
+    kw = dict(alpha=ALPHA, n_patterns=15, random_state=0)
+    a = ConvexReLUClassifier(solver="fista", **kw).fit(X, yb)
+    b = ConvexReLUClassifier(solver="cvxpy", **kw).fit(X, yb)
+    np.testing.assert_allclose(a.objective_, b.objective_, rtol=1e-4)
+
+
+# ---------------------------------------------------------------------------
+# bad input
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_bad_values_raise(bad):
+    X, y = _data(10, 2)
+    Xb = X.copy()
+    Xb[0, 0] = bad
+    D = enumerate_patterns(X)
+    with pytest.raises(ValueError, match="NaN or infinity"):
+        solve_convex_relu(Xb, y, ALPHA, D)
+    yb = y.copy()
+    yb[1] = bad
+    with pytest.raises(ValueError, match="y must not contain"):
+        solve_convex_relu(X, yb, ALPHA, D)
+    with pytest.raises(ValueError):
+        ConvexReLURegressor().fit(Xb, y)
+    with pytest.raises(ValueError, match="finite"):
+        certify(X, y, np.full((3, 2), bad), np.ones(2), ALPHA)
+
+
+@pytest.mark.parametrize("alpha", [0.0, -1.0, np.nan])
+def test_alpha_must_be_positive(alpha):
+    X, y = _data(10, 2)
+    with pytest.raises(ValueError, match="alpha"):
+        solve_convex_relu(X, y, alpha, enumerate_patterns(X))
+    with pytest.raises(ValueError, match="alpha"):
+        certify(X, y, np.ones((3, 1)), np.ones(1), alpha)
+    with pytest.raises(ValueError, match="alpha"):
+        ConvexReLURegressor(alpha=alpha).fit(X, y)
+    with pytest.raises(ValueError, match="alpha"):
+        ConvexReLUClassifier(alpha=alpha).fit(X, y > 0)
+
+
+def test_wrong_shapes_raise():
+    X, y = _data(10, 2)
+    D = enumerate_patterns(X)
+    with pytest.raises(ValueError, match="y must be a 1-d array"):
+        solve_convex_relu(X, y[:5], ALPHA, D)
+    with pytest.raises(ValueError, match="patterns must"):
+        solve_convex_relu(X, y, ALPHA, D[:5])
+    with pytest.raises(ValueError, match="X must be a 2-d"):
+        solve_convex_relu(X[:, 0], y, ALPHA, D)
+    with pytest.raises(ValueError, match="hidden_weights must have shape"):
+        certify(X, y, np.ones((2, 4)), np.ones(4), ALPHA)  # bias row missing
+    with pytest.raises(ValueError, match="output_weights must have shape"):
+        certify(X, y, np.ones((3, 4)), np.ones(3), ALPHA)
+    with pytest.raises(ValueError, match="labels"):
+        solve_convex_relu(X, y, ALPHA, D, loss="logistic")
+    with pytest.raises(ValueError, match="method"):
+        solve_convex_relu(X, y, ALPHA, D, method="newton")
+    with pytest.raises(ValueError, match="loss"):
+        solve_convex_relu(X, y, ALPHA, D, loss="hinge")
+    reg = ConvexReLURegressor(n_patterns=10, random_state=0).fit(X, y)
+    with pytest.raises(ValueError, match="features"):
+        reg.predict(X[:, :1])
+
+
+def test_fit_does_not_mutate_inputs():
+    X, y = _data(12, 2)
+    X0, y0 = X.copy(), y.copy()
+    ConvexReLURegressor(n_patterns=10, random_state=0).fit(X, y)
+    np.testing.assert_array_equal(X, X0)
+    np.testing.assert_array_equal(y, y0)
+
+
+# ---------------------------------------------------------------------------
+# scikit-learn conformance
+# ---------------------------------------------------------------------------
+
+
+@parametrize_with_checks(
+    [
+        ConvexReLURegressor(n_patterns=10, random_state=0),
+        ConvexReLUClassifier(n_patterns=10, random_state=0),
+        # the fast path on the same degenerate data sets
+        ConvexReLURegressor(n_patterns=5, solver="fista", random_state=0),
+        ConvexReLUClassifier(n_patterns=5, solver="fista", random_state=0),
+    ]
+)
+def test_sklearn_compatible(estimator, check):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        check(estimator)
