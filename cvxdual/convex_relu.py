@@ -46,9 +46,11 @@ import logging
 import warnings
 from dataclasses import dataclass, field
 
+import clarabel
 import cvxpy as cp
 import numpy as np
 import scipy.optimize
+import scipy.sparse
 from scipy.special import expit, xlogy
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
@@ -94,6 +96,24 @@ _POLISH_TRIGGER_GAP = 0.2
 # Neurons of the first-order iterate that enter the exact polish: norm above
 # this fraction of the largest (column generation adds any that are missing).
 _CANDIDATE_RTOL = 1e-3
+# First-order iterations before the working-set solve is tried (it needs only a
+# rough idea of the active neurons and cone rows).
+_WARMUP_ITERS = 300
+# Cone rows of a working-set neuron that enter the restricted problem: slack at
+# most this fraction of the column's largest |x̃_kᵀθ| (violated rows are added).
+_ROW_MARGIN = 0.05
+# A cone row counts as violated below −this fraction of the column's scale
+# (smaller violations are removed by the exact projection onto the cone).
+_ROW_FEAS_TOL = 1e-9
+# Neurons in the first working set (the largest of the iterate) and most
+# neurons added per round of column generation (the most violated).
+_WS_START = 120
+_WS_ADD = 40
+# Rounds of constraint / column generation before falling back to iterations.
+_WS_MAX_ROUNDS = 12
+# Clarabel settings for the directly built working-set problems.
+_CLARABEL_SETTINGS = {"tol_gap_abs": 1e-9, "tol_gap_rel": 1e-9, "tol_feas": 1e-9,
+                      "tol_ktratio": 1e-8}
 # Default stopping tolerance: relative duality gap of the certificate (it bounds
 # the suboptimality, so the fast solver is within 1e-5 of the CVXPY optimum).
 DEFAULT_TOL = 1e-5
@@ -812,10 +832,15 @@ class ConvexReLUProgram:
 # ---------------------------------------------------------------------------
 
 
+def _cone_proj(A, x):
+    """Multipliers μ ≥ 0 and ‖Π_K(x)‖ for K = {u : A u ≥ 0}, via min_{μ ≥ 0} ‖x + Aᵀμ‖
+    (Moreau: Π_K(x) = x + Aᵀμ at the minimiser)."""
+    return scipy.optimize.nnls(A.T, -x, maxiter=50 * A.shape[0] + 100)
+
+
 def _cone_proj_norm(A, x):
     """‖Π_K(x)‖ for K = {u : A u ≥ 0}, via min_{μ ≥ 0} ‖x + Aᵀμ‖ (Moreau)."""
-    _, rnorm = scipy.optimize.nnls(A.T, -x, maxiter=50 * A.shape[0] + 100)
-    return rnorm
+    return _cone_proj(A, x)[1]
 
 
 class _Certifier:
@@ -836,22 +861,35 @@ class _Certifier:
         z = self.predict(theta)
         return self.loss.value(z, self.y) + self.alpha * float(np.linalg.norm(theta, axis=0).sum())
 
-    def lower_bound(self, theta, mu, *, refine=True, nu=None):
-        """Certified lower bound, the scale t and ν, from Θ (for ν) and μ ≥ 0."""
+    def lower_bound(self, theta, mu, *, refine=True, nu=None, details=False):
+        """Certified lower bound, the scale t and ν, from Θ (for ν) and μ ≥ 0.
+
+        With ``details``, also the per-column bounds ``c_i(ν)`` and the
+        multipliers μ with the columns the exact projection tightened replaced
+        by their non-negative least-squares multipliers (a dual point with
+        ‖X̃ᵀ(S_i μ_i − MS_i ν)‖ = bound_i for those columns).
+        """
         n = self.y.shape[0]
         if nu is None:
             nu = self.loss.derivative(self.predict(theta), self.y) / n
         # s_i = X̃ᵀ(MS_i ν) is the loss gradient wrt column i; bound_i ≥ ‖Π_K(−s_i)‖
         C = self.Xt.T @ (self.S * mu - self.MS * nu[:, None])
         bound = np.linalg.norm(C, axis=0)
+        mu_out = mu.copy() if details else None
         if refine:
             for i in np.flatnonzero(bound > self.alpha):
                 A = self.S[:, i, None] * self.Xt
                 x = -self.Xt.T @ (self.MS[:, i] * nu)
-                bound[i] = min(bound[i], _cone_proj_norm(A, x))
+                mu_i, rnorm = _cone_proj(A, x)
+                if rnorm < bound[i]:
+                    bound[i] = rnorm
+                    if details:
+                        mu_out[:, i] = mu_i
         c = float(bound.max(initial=0.0))
         t_max = self.alpha / c if c > 0 else np.inf
         lb, t = self.loss.best_dual(nu, self.y, t_max)
+        if details:
+            return float(lb), float(t), nu, bound, mu_out
         return float(lb), float(t), nu
 
 
@@ -864,37 +902,6 @@ def _group_shrink(Z, thresh):
     nrm = np.linalg.norm(Z, axis=0)
     scale = np.maximum(1.0 - thresh / np.maximum(nrm, 1e-300), 0.0)
     return Z * scale
-
-
-def _polish(cert, groups, solver):
-    """Exact CVXPY solve of the program restricted to the neurons ``groups``.
-
-    The other neurons are fixed at zero; the cone rows of the kept ones are all
-    imposed, so the result is feasible for the full program. Whether it is
-    optimal there is decided by the certificate.
-    """
-    Xt = cert.Xt
-    out = np.zeros((Xt.shape[1], cert.S.shape[1]))
-    if len(groups) == 0:
-        return out, ""
-    theta = cp.Variable((Xt.shape[1], len(groups)))
-    xt = Xt @ theta
-    z = cp.sum(cp.multiply(cert.MS[:, groups], xt), axis=1)
-    if cert.loss.name == "squared":
-        # the same function; as a second-order cone Clarabel solves it faster
-        # than as a quadratic objective with a dense Hessian
-        loss = cp.square(cp.norm(z - cert.y, 2)) / (2 * cert.y.shape[0])
-    else:
-        loss = cert.loss.expression(z, cert.y)
-    cone = cp.multiply(cert.S[:, groups], xt) >= 0
-    problem = cp.Problem(
-        cp.Minimize(loss + cert.alpha * cp.sum(cp.norm(theta, 2, axis=0))), [cone]
-    )
-    name = _cvxpy_solve(problem, solver, what="convex ReLU active-set polish")
-    logger.debug("polish: %d neurons, %s solver iterations", len(groups),
-                 problem.solver_stats.num_iters)
-    out[:, groups] = theta.value
-    return out, name
 
 
 def _project_to_cones(cert, theta):
@@ -910,8 +917,8 @@ def _project_to_cones(cert, theta):
 
 def _certified(cert, theta, lam):
     obj = cert.primal(theta)
-    lb, t, nu = cert.lower_bound(theta, lam, refine=True)
-    return (obj - lb) / max(abs(obj), 1e-300), obj, lb, t, nu
+    lb, t, nu, bound, mu = cert.lower_bound(theta, lam, refine=True, details=True)
+    return (obj - lb) / max(abs(obj), 1e-300), obj, lb, t, nu, bound, mu
 
 
 def _solve_fast(cert, *, max_iter, tol, solver, verbose):
@@ -948,21 +955,22 @@ def _solve_fast(cert, *, max_iter, tol, solver, verbose):
 
     it = 0
     eta = None
-    best = None  # (gap, theta, objective, lb, t, nu, solver name)
+    warmup = min(_WARMUP_ITERS, max_iter)
+    best = None  # (gap, theta, objective, lb, t, nu, mu, solver name)
     tried_full = False
 
-    def consider(theta_c, name):
+    def consider(theta_c, name, mu_c):
         nonlocal best
         norms_c = np.linalg.norm(theta_c, axis=0)
         # the network recover_network returns: negligible neurons dropped
         theta_c = np.where(norms_c > _ZERO_GROUP_RTOL * norms_c.max(initial=0.0), theta_c, 0.0)
         theta_c = _project_to_cones(cert, theta_c)
-        gap_c, obj_c, lb_c, t_c, nu_c = _certified(cert, theta_c, lam)
+        gap_c, obj_c, lb_c, t_c, nu_c, bound_c, mu_c = _certified(cert, theta_c, mu_c)
         if verbose:
             logger.info("fista: candidate (%s) objective %.12g gap %.3g", name, obj_c, gap_c)
         if best is None or gap_c < best[0]:
-            best = (gap_c, theta_c, obj_c, lb_c, t_c, nu_c, name)
-        return gap_c <= tol
+            best = (gap_c, theta_c, obj_c, lb_c, t_c, nu_c, mu_c, name)
+        return gap_c <= tol, (bound_c, nu_c)
 
     done = False
     while it < max_iter and not done:
@@ -972,7 +980,7 @@ def _solve_fast(cert, *, max_iter, tol, solver, verbose):
         f_y, gE = fgrad(ey)
         g = Xt.T @ gE
         inner = 0
-        while it < max_iter and inner < _AL_MAX_INNER:
+        while it < max_iter and inner < _AL_MAX_INNER and (tried_full or it < warmup):
             it += 1
             inner += 1
             while True:
@@ -1012,48 +1020,210 @@ def _solve_fast(cert, *, max_iter, tol, solver, verbose):
         if verbose:
             logger.info("fista: iter %d objective %.10g bound %.10g gap %.3g", it, obj, lb, gap)
         if gap <= tol:
-            done = consider(theta, "")
-        if not done and ((gap <= _POLISH_TRIGGER_GAP and not tried_full) or it >= max_iter):
-            done = _column_generation(cert, theta, lam, solver, consider, verbose)
+            done = consider(theta, "", lam)[0]
+        if not done and (
+            (not tried_full and (gap <= _POLISH_TRIGGER_GAP or it >= warmup)) or it >= max_iter
+        ):
+            done = _working_set(cert, theta, solver, consider, verbose)
             tried_full = True
     if best is None:
-        consider(theta, "")
-    gap, theta_b, obj, lb, t, nu, name = best
+        consider(theta, "", lam)
+    gap, theta_b, obj, lb, t, nu, mu, name = best
     P = ncol // 2
-    duals = {"sample_duals": nu, "cone_v": lam[:, :P], "cone_w": lam[:, P:], "dual_scale": t}
+    duals = {"sample_duals": nu, "cone_v": mu[:, :P], "cone_w": mu[:, P:], "dual_scale": t}
     return ConvexReLUSolution(theta_b[:, :P], theta_b[:, P:], obj, lb, duals, "fista",
                               name, it, bool(gap <= tol))
 
 
-def _column_generation(cert, theta, lam, solver, consider, verbose, max_rounds=6):
-    """Exact polish on the iterate's active neurons (full dimension), adding neurons
-    whose dual constraint is violated until the certificate closes."""
+def _restricted_cvxpy(cert, groups, rows, solver):
+    """Exact CVXPY solve of the program restricted to the neurons ``groups`` and,
+    for them, to the cone rows ``rows`` (bool, n × len(groups)); any loss."""
+    Xt = cert.Xt
+    theta = cp.Variable((Xt.shape[1], len(groups)))
+    xt = Xt @ theta
+    z = cp.sum(cp.multiply(cert.MS[:, groups], xt), axis=1)
+    if cert.loss.name == "squared":
+        loss = cp.square(cp.norm(z - cert.y, 2)) / (2 * cert.y.shape[0])
+    else:
+        loss = cert.loss.expression(z, cert.y)
+    kk, gg = np.nonzero(rows)
+    cons = []
+    if kk.size:
+        A = cert.S[kk, groups[gg]][:, None] * Xt[kk]  # (r, dd)
+        cons = [cp.sum(cp.multiply(A, theta[:, gg].T), axis=1) >= 0]
+    problem = cp.Problem(
+        cp.Minimize(loss + cert.alpha * cp.sum(cp.norm(theta, 2, axis=0))), cons
+    )
+    name = _cvxpy_solve(problem, solver, what="convex ReLU working-set problem")
+    mu = np.zeros(rows.shape)
+    if kk.size:
+        mu[kk, gg] = np.maximum(np.asarray(cons[0].dual_value, dtype=float), 0.0)
+    return np.asarray(theta.value, dtype=float), mu, name
+
+
+def _restricted_clarabel(cert, groups, rows):
+    """The restricted problem of :func:`_restricted_cvxpy` (squared or squared
+    hinge loss) handed to Clarabel directly in conic form (no CVXPY compilation):
+
+        min ½ zᵀPz + qᵀx  s.t.  z − Σ_g MS_g ∘ X̃θ_g = 0,  S_kg x̃_kᵀθ_g ≥ 0 (rows),
+                                 (t_g, θ_g) ∈ SOC,  [h ≥ 0, h + y∘z ≥ 1],
+
+    with objective (1/(2n))‖z − y‖² + alpha Σ t_g (squared) or (1/n)‖h‖² + alpha Σ t_g
+    (squared hinge). Returns θ (dd × m), μ (n × m: the rows' multipliers) and the
+    solver name; raises SolverError unless Clarabel reports ``Solved``.
+    """
+    Xt, MS, S, y = cert.Xt, cert.MS, cert.S, cert.y
+    n, dd = Xt.shape
+    m = len(groups)
+    hinge = cert.loss.name == "squared_hinge"
+    nth = dd * m
+    iz = nth + m  # first z index
+    nv = iz + n + (n if hinge else 0)
+    # z − Σ_g MS_g ∘ (X̃ θ_g) = 0: entry (k, g·dd + j) = −MS_kg X̃_kj
+    kz, gz = np.nonzero(MS[:, groups])
+    Bv = -(MS[kz, groups[gz]][:, None] * Xt[kz]).ravel()
+    Br = np.repeat(kz, dd)
+    Bc = (gz[:, None] * dd + np.arange(dd)).ravel()
+    rws, cls, vls = [Br, np.arange(n)], [Bc, iz + np.arange(n)], [Bv, np.ones(n)]
+    nrow = n
+    cones = [clarabel.ZeroConeT(n)]
+    b = [np.zeros(n)]
+    kk, gg = np.nonzero(rows)
+    r = kk.size
+    if hinge:
+        ih = iz + n
+        # h ≥ 0 and h + y∘z − 1 ≥ 0, as s = b − A x ≥ 0
+        rws += [nrow + np.arange(n), nrow + n + np.arange(n), nrow + n + np.arange(n)]
+        cls += [ih + np.arange(n), ih + np.arange(n), iz + np.arange(n)]
+        vls += [-np.ones(n), -np.ones(n), -y]
+        b += [np.zeros(n), -np.ones(n)]
+        nrow += 2 * n
+    if r or hinge:
+        cones.append(clarabel.NonnegativeConeT(r + (2 * n if hinge else 0)))
+    r0 = nrow
+    if r:
+        rws.append(np.repeat(nrow + np.arange(r), dd))
+        cls.append((gg[:, None] * dd + np.arange(dd)).ravel())
+        vls.append(-(S[kk, groups[gg]][:, None] * Xt[kk]).ravel())
+        b.append(np.zeros(r))
+        nrow += r
+    # second-order cones: s = (t_g, θ_g)
+    ridx = np.arange(m * (dd + 1))
+    g_of, j_of = np.divmod(ridx, dd + 1)
+    rws.append(nrow + ridx)
+    cls.append(np.where(j_of == 0, nth + g_of, g_of * dd + j_of - 1))
+    vls.append(-np.ones(ridx.size))
+    b.append(np.zeros(ridx.size))
+    nrow += ridx.size
+    cones += [clarabel.SecondOrderConeT(dd + 1)] * m
+    A = scipy.sparse.csc_matrix(
+        (np.concatenate(vls), (np.concatenate(rws), np.concatenate(cls))), shape=(nrow, nv)
+    )
+    q = np.zeros(nv)
+    q[nth:iz] = cert.alpha
+    if hinge:
+        pidx, pval = ih + np.arange(n), np.full(n, 2.0 / n)
+    else:
+        pidx, pval = iz + np.arange(n), np.full(n, 1.0 / n)
+        q[iz:iz + n] = -y / n
+    Pm = scipy.sparse.csc_matrix((pval, (pidx, pidx)), shape=(nv, nv))
+    settings = clarabel.DefaultSettings()
+    settings.verbose = False
+    settings.max_threads = 1
+    for key, val in _CLARABEL_SETTINGS.items():
+        setattr(settings, key, val)
+    sol = clarabel.DefaultSolver(Pm, q, A, np.concatenate(b), cones, settings).solve()
+    if str(sol.status) != "Solved":
+        raise SolverError(f"Clarabel returned status {sol.status} on the convex ReLU "
+                          "working-set problem")
+    x = np.asarray(sol.x)
+    mu = np.zeros(rows.shape)
+    if r:
+        mu[kk, gg] = np.maximum(np.asarray(sol.z)[r0:r0 + r], 0.0)
+    return x[:nth].reshape(m, dd).T, mu, "CLARABEL"
+
+
+def _restricted(cert, groups, rows, solver):
+    """θ and μ (full size, zero outside ``groups``) of the restricted problem."""
+    n, ncol = cert.S.shape
+    theta = np.zeros((cert.Xt.shape[1], ncol))
+    mu = np.zeros((n, ncol))
+    if len(groups) == 0:
+        return theta, mu, ""
+    if cert.loss.name in ("squared", "squared_hinge") and solver in (None, "CLARABEL"):
+        try:
+            th, mu_g, name = _restricted_clarabel(cert, groups, rows)
+        except SolverError as exc:  # e.g. numerical trouble: the CVXPY path retries
+            logger.info("fista: direct Clarabel failed (%s); using CVXPY", exc)
+            th, mu_g, name = _restricted_cvxpy(cert, groups, rows, solver)
+    else:
+        th, mu_g, name = _restricted_cvxpy(cert, groups, rows, solver)
+    theta[:, groups] = th
+    mu[:, groups] = mu_g
+    return theta, mu, name
+
+
+def _near_rows(E, theta):
+    """Cone rows whose slack is at most ``_ROW_MARGIN`` of the column's scale."""
+    scale = np.abs(E).max(axis=0)
+    scale = np.where(scale > 0, scale, np.linalg.norm(theta, axis=0))
+    return E <= _ROW_MARGIN * scale
+
+
+def _working_set(cert, theta, solver, consider, verbose):
+    """Exact solve by constraint and column generation, started from an iterate.
+
+    The program restricted to a working set of neurons and, for them, of cone
+    rows is solved exactly; cone rows it violates are added, and once its
+    solution is feasible (hence optimal for those neurons) the certificate over
+    all patterns decides: neurons whose dual constraint is violated are added.
+    Returns True when a candidate with certified gap ≤ tol was found.
+    """
+    Xt, S, alpha = cert.Xt, cert.S, cert.alpha
     norms = np.linalg.norm(theta, axis=0)
     groups = np.flatnonzero(norms > _CANDIDATE_RTOL * norms.max(initial=0.0))
-    for _ in range(max_rounds):
+    if groups.size > _WS_START:
+        groups = np.sort(np.argsort(-norms)[:_WS_START])
+    rows = _near_rows(S * (Xt @ theta), theta)
+    for _ in range(_WS_MAX_ROUNDS):
+        if verbose:
+            logger.info("fista: working set of %d neurons, %d cone rows", len(groups),
+                        int(rows[:, groups].sum()))
         try:
-            pol, name = _polish(cert, groups, solver)
+            theta_r, mu_r, name = _restricted(cert, groups, rows[:, groups], solver)
         except SolverError:
             return False
-        if consider(pol, name):
+        E = S * (Xt @ theta_r)
+        scale = np.abs(E).max(axis=0)
+        viol = (E < -_ROW_FEAS_TOL * scale) & ~rows
+        viol[:, np.setdiff1d(np.arange(S.shape[1]), groups)] = False
+        if viol.any():
+            bad = viol.any(axis=0)
+            rows[:, bad] |= viol[:, bad] | _near_rows(E[:, bad], theta_r[:, bad])
+            if verbose:
+                logger.info("fista: working set adds %d cone rows", int(viol.sum()))
+            continue
+        ok, info = consider(theta_r, name, mu_r)
+        if ok:
             return True
-        # neurons outside the working set whose dual constraint is violated
-        n = cert.y.shape[0]
-        nu = cert.loss.derivative(cert.predict(pol), cert.y) / n
-        C = cert.Xt.T @ (cert.S * lam - cert.MS * nu[:, None])
-        bound = np.linalg.norm(C, axis=0)
-        outside = np.setdiff1d(np.flatnonzero(bound > cert.alpha * (1 + 1e-9)), groups)
-        viol = []
-        for i in outside:
-            A = cert.S[:, i, None] * cert.Xt
-            x = -cert.Xt.T @ (cert.MS[:, i] * nu)
-            if _cone_proj_norm(A, x) > cert.alpha * (1 + 1e-9):
-                viol.append(i)
+        bound, nu = info
+        new = np.setdiff1d(np.flatnonzero(bound > alpha * (1 + 1e-9)), groups)
+        if new.size > _WS_ADD:  # the most violated first
+            new = np.sort(new[np.argsort(-bound[new])[:_WS_ADD]])
         if verbose:
-            logger.info("fista: column generation adds %d neurons", len(viol))
-        if not viol:
+            logger.info("fista: working set adds %d neurons", new.size)
+        if new.size == 0:
             return False
-        groups = np.union1d(groups, np.asarray(viol, dtype=int))
+        # rows of a new neuron: those near-active at its steepest feasible direction
+        for i in new:
+            A = S[:, i, None] * Xt
+            x = -Xt.T @ (cert.MS[:, i] * nu)
+            mu_i, _ = _cone_proj(A, x)
+            u = x + A.T @ mu_i
+            rows[:, i] |= _near_rows((A @ u)[:, None], u[:, None])[:, 0] | (mu_i > 0)
+        # neurons the restricted optimum left at zero leave the working set
+        nr = np.linalg.norm(theta_r[:, groups], axis=0)
+        groups = np.union1d(groups[nr > _ZERO_GROUP_RTOL * nr.max(initial=0.0)], new)
     return False
 
 

@@ -585,6 +585,8 @@ class Box(ConvexSet):
     def check_shape(self, shape):
         super().check_shape(shape)
         for name, bound in (("lower", self.lower), ("upper", self.upper)):
+            if bound.ndim == 0:
+                continue
             try:
                 ok = np.broadcast_shapes(bound.shape, tuple(shape)) == tuple(shape)
             except ValueError:
