@@ -19,6 +19,18 @@ from .exceptions import InfeasibleSetError, SolverError
 
 logger = logging.getLogger(__name__)
 
+def _osqp_polish_option() -> str:
+    # OSQP 1.0 renamed "polish" to "polishing" (the old name is deprecated).
+    try:
+        from importlib.metadata import version
+
+        return "polishing" if int(version("osqp").split(".")[0]) >= 1 else "polish"
+    except Exception:  # osqp not installed: the option is never used
+        return "polish"
+
+
+_OSQP_POLISH = _osqp_polish_option()
+
 # Tolerances tight enough that weights and duals agree with a reference
 # Clarabel solve to about 1e-7 relative on well-posed problems; looser settings
 # leave dual values visibly off in the 5th digit on SDP-based sets. Each solver
@@ -36,7 +48,7 @@ SOLVER_OPTIONS: dict[str, list[dict]] = {
     "ECOS": [{"abstol": 1e-10, "reltol": 1e-10, "feastol": 1e-10, "max_iters": 400}],
     # SCS is first-order: it needs many iterations for 1e-9 accuracy.
     "SCS": [{"eps_abs": 1e-9, "eps_rel": 1e-9, "max_iters": 100_000}],
-    "OSQP": [{"eps_abs": 1e-10, "eps_rel": 1e-10, "max_iter": 200_000, "polish": True}],
+    "OSQP": [{"eps_abs": 1e-10, "eps_rel": 1e-10, "max_iter": 200_000, _OSQP_POLISH: True}],
     "HIGHS": [{}],
 }
 
