@@ -4,8 +4,10 @@ On one data set (n = 200, d = 10, y = sin(Xw) + noise, alpha = 1e-3) and the
 patterns of 200 Gaussian gates (``patterns_`` of ``ConvexReLURegressor(n_patterns=200,
 random_state=0)``), time in one process:
 
-* the fast solver (``solve_convex_relu(method="fista")``: augmented Lagrangian
-  + FISTA, active-set polish, certified stop at relative gap ``tol``);
+* the fast solver (``solve_convex_relu(method="fista")``: a short augmented
+  Lagrangian + FISTA warm-up, then exact restricted solves (Clarabel called
+  directly on the conic form) over working sets of neurons and cone rows grown
+  by constraint / column generation, certified stop at relative gap ``tol``);
 * the CVXPY definition with Clarabel on the same patterns (build + solve, and a
   re-solve of the compiled DPP problem);
 * full-batch gradient descent on the nonconvex network (plain NumPy, m = 200

@@ -170,7 +170,8 @@ class ConvexReLURegressor(RegressorMixin, _BaseConvexReLU):
         ``"sample_duals"`` (n_samples,): ν = (1/n)(ŷ − y), the dual of the
         prediction constraint; ``"cone_v"``, ``"cone_w"`` (n_samples, P):
         multipliers of ``(2D_i − I)X̃v_i ≥ 0`` / ``… w_i ≥ 0`` (CVXPY's dual values
-        with ``solver="cvxpy"``, augmented-Lagrangian multipliers otherwise);
+        with ``solver="cvxpy"``, otherwise the certificate's multipliers, see
+        :func:`~cvxdual.convex_relu.solve_convex_relu`);
         ``"dual_scale"``: the factor t of the certified dual point t ν.
     solver_ : str
         ``"cvxpy"`` or ``"fista"``: which method produced the fit.
