@@ -89,14 +89,6 @@ _KKT_RTOL = 1e-7  # relative KKT residual a fast solution must reach to be retur
 _KKT_POLISH_RTOL = 1e-12  # relative KKT residual at which the Newton polish stops
 _KKT_POLISH_STALL = 1e-9  # ... and the largest it accepts when rounding stalls it
 _KKT_LBFGS_RTOL = 1e-5  # the same for an L-BFGS solution before its Newton polish
-# Warm-started L2 solves iterate on the KKT system with the Cholesky factor of an
-# earlier Hessian (a chord method), refreshed at the current iterate when the
-# residual stops contracting.
-_KKT_CHORD_RTOL = 1e-10  # relative KKT residual at which the chord iteration stops
-_CHORD_MAX_ITER = 60  # chord iterations before giving up (then the standard solvers run)
-_CHORD_RATE = 0.5  # refresh the factor when a step shrinks the residual by less than this
-_CHORD_REFRESH_GAP = 3  # ... but not within this many steps of the last refresh
-_CHORD_MAX_REFRESH = 6  # Hessian refreshes per solve before giving up
 _LBFGS_MEMORY = 20  # L-BFGS correction pairs
 _LBFGS_FTOL = 64 * np.finfo(float).eps  # L-BFGS relative decrease test (as scikit-learn)
 _LBFGS_MAX_ITER = 15_000  # L-BFGS iterations
@@ -132,20 +124,13 @@ class HeadSolution:
         ``"optimal"``.
     method : str
         ``"cvxpy"``, ``"newton"`` (no constraint), ``"newton-l2"``, ``"lbfgs-l2"``,
-        ``"lbfgs-newton-l2"`` (large problems), ``"chord-l2"`` (warm-started L2
-        solves), ``"face-newton-l1"`` or ``"face-newton-linf"``.
+        ``"lbfgs-newton-l2"`` (large problems), ``"face-newton-l1"`` or
+        ``"face-newton-linf"``.
     n_iter : int
-        Iterations of the fast solver (Newton, chord or projected-gradient
+        Iterations of the fast solver (Newton steps plus projected-gradient
         steps), or of the CVXPY solver.
     solver : str or None
         The CVXPY solver used, or None for a fast solve.
-
-    Notes
-    -----
-    A fast L2-ball solution also carries (privately) the Cholesky factor of the
-    Hessian it last used; a solve warm-started from it reuses that factor as
-    the chord matrix (``method="chord-l2"``), so consecutive solves on slowly
-    changing features cost a few gradient evaluations each.
 
     Examples
     --------
@@ -166,8 +151,6 @@ class HeadSolution:
     method: str
     n_iter: int = 0
     solver: str | None = field(default=None)
-    # (key, Cholesky factor of H + μP) for warm starts; see _solve_l2_chord.
-    _curvature: tuple | None = field(default=None, init=False, repr=False, compare=False)
 
     def feature_gradient(self) -> np.ndarray:
         """Return ``∇_Phi p* = sample_duals @ coef.T``, shape ``(n_samples, n_features)``.
@@ -545,61 +528,6 @@ def _polish_l2(smooth: _Smooth, radius, theta, mu, tol, max_iter):
         a = scipy.linalg.cho_solve(factor, r1, check_finite=False)
         c = scipy.linalg.cho_solve(factor, mask * theta, check_finite=False)
         pt = mask * theta
-        d_mu = (r2 - float(pt @ a)) / float(pt @ c)
-        theta = theta - a - c * d_mu
-        mu = mu + d_mu
-    return None
-
-
-def _solve_l2_chord(smooth: _Smooth, radius, theta, mu, factor, tol):
-    """Solve the binding L2 problem by a chord method on its KKT system.
-
-    Unknowns ``(θ, μ)``, equations ``∇f(θ) + μPθ = 0`` and ``½(‖Pθ‖² − r²) = 0``
-    (as :func:`_polish_l2`), but every step uses the Cholesky ``factor`` of an
-    earlier ``H + μP`` (from a previous solve on nearby features) instead of
-    the current Hessian: one gradient and two triangular solves per step. When
-    a step contracts the residual by less than ``_CHORD_RATE`` the factor is
-    refreshed at the current iterate (a Newton step). The answer is returned
-    only when the relative KKT residual reaches ``_KKT_CHORD_RTOL`` with
-    ``μ > 0`` and ``|‖W‖ − r| <= tol r``, so it certifies the KKT conditions of
-    the convex ball problem.
-
-    Returns ``(θ, λ, n_iter, factor)`` or None (no convergence, or the bound
-    seems not to bind).
-    """
-    mask = smooth.mask
-    previous, since, refreshes = np.inf, 0, 0
-    for it in range(_CHORD_MAX_ITER + 1):
-        _, grad, _, z = smooth.value_grad(theta)
-        pt = mask * theta
-        r1 = grad + mu * pt
-        r2 = 0.5 * (float(pt @ pt) - radius**2)
-        scale = max(float(np.max(np.abs(grad))), 1e-300)
-        residual = max(float(np.max(np.abs(r1))) / scale, abs(r2) / radius**2)
-        if not np.isfinite(residual):
-            return None
-        if residual <= _KKT_CHORD_RTOL:
-            norm = float(np.sqrt(pt @ pt))
-            if mu <= 0 or abs(norm - radius) > tol * radius:
-                return None
-            return theta, mu * norm, it, factor
-        if it == _CHORD_MAX_ITER:
-            return None
-        if factor is None or (since >= _CHORD_REFRESH_GAP and residual > _CHORD_RATE * previous):
-            if refreshes == _CHORD_MAX_REFRESH or mu <= 0:
-                return None
-            H = smooth.hessian(z)
-            H[np.diag_indices_from(H)] += mu * mask
-            try:
-                factor = _factor(H)
-            except np.linalg.LinAlgError:
-                return None
-            refreshes += 1
-            since = 0
-        since += 1
-        previous = residual
-        ac = scipy.linalg.cho_solve(factor, np.column_stack([r1, pt]), check_finite=False)
-        a, c = ac[:, 0], ac[:, 1]
         d_mu = (r2 - float(pt @ a)) / float(pt @ c)
         theta = theta - a - c * d_mu
         mu = mu + d_mu
@@ -1189,7 +1117,6 @@ class NormBoundedHead:
         theta = smooth.theta(coef, intercept)
         constraint = self.constraint
         duals: dict = {}
-        curvature = None
         if constraint is None:
             result = _solve_l2(smooth, None, theta, 0.0, self.tol, self.max_iter)
             method = "newton"
@@ -1198,18 +1125,7 @@ class NormBoundedHead:
             mu0 = None if lam0 is None else lam0 / radius
             work = smooth.n * (smooth.p1 * K) ** 2
             result = None
-            if lam0 is not None and lam0 > 0:
-                # A binding warm start: chord steps with its Hessian factor (if any).
-                cached = getattr(warm_start, "_curvature", None)
-                key = self._curvature_key(smooth)
-                factor = cached[1] if cached is not None and cached[0] == key else None
-                chord = _solve_l2_chord(smooth, radius, theta, mu0, factor, self.tol)
-                if chord is not None:
-                    theta, lam, it, factor = chord
-                    result = (theta, lam, it)
-                    curvature = (key, factor)
-                    method = "chord-l2"
-            if result is None and work > _NEWTON_MAX_WORK:
+            if work > _NEWTON_MAX_WORK:
                 result = _solve_l2_sphere(smooth, radius, theta, self.tol)
                 method = "lbfgs-l2"
                 if result is not None and work <= _POLISH_MAX_WORK:
@@ -1240,7 +1156,7 @@ class NormBoundedHead:
         coef, intercept = smooth.split(theta)
         if not self.fit_intercept:
             intercept = np.zeros(K)
-        solution = HeadSolution(
+        return HeadSolution(
             coef=coef,
             intercept=intercept,
             objective=objective,
@@ -1250,9 +1166,3 @@ class NormBoundedHead:
             method=method,
             n_iter=int(n_iter),
         )
-        solution._curvature = curvature
-        return solution
-
-    def _curvature_key(self, smooth: _Smooth) -> tuple:
-        """What a cached Hessian factor must match to be reused as a chord matrix."""
-        return (self.loss.name, smooth.p1, smooth.K, self.fit_intercept)
