@@ -6,9 +6,12 @@ import time
 from collections.abc import Callable
 
 
-def best_time(fn: Callable[[], object], *, repeat: int = 7, number: int = 1) -> float:
+def best_time(
+    fn: Callable[[], object], *, repeat: int = 7, number: int = 1, warmup: bool = True
+) -> float:
     """Return the best wall time (seconds) of ``number`` calls of ``fn``, over ``repeat`` runs."""
-    fn()  # warm up (imports, caches, compiled problems)
+    if warmup:
+        fn()  # imports, caches, compiled problems
     best = float("inf")
     for _ in range(repeat):
         start = time.perf_counter()
