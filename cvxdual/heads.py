@@ -24,6 +24,11 @@ the same numbers:
   :math:`\mu` is found by safeguarded Newton steps on
   :math:`\varphi(\mu) = 1/\|W(\mu)\| - 1/r` with
   :math:`dW/d\mu = -(H + \mu P)^{-1} P\theta` (Moré–Sorensen).
+  A solve warm-started from a binding solution (consecutive solves in a
+  training loop) instead iterates on the KKT system in ``(θ, μ)`` with the
+  inverse Hessian carried over from the previous solve (a chord method with
+  BFGS updates, the Hessian refreshed only when the iteration stops
+  contracting): a few gradient evaluations per solve.
 * L1 ball: accelerated projected gradient (FISTA with restarts, the exact
   ℓ1-ball projection) identifies the support and signs; an equality-constrained
   Newton method on that face then solves to machine precision, and the KKT
@@ -62,6 +67,7 @@ import cvxpy as cp
 import numpy as np
 import scipy.linalg
 import scipy.linalg.blas
+import scipy.linalg.lapack
 import scipy.optimize
 
 from . import _solvers
@@ -89,6 +95,18 @@ _KKT_RTOL = 1e-7  # relative KKT residual a fast solution must reach to be retur
 _KKT_POLISH_RTOL = 1e-12  # relative KKT residual at which the Newton polish stops
 _KKT_POLISH_STALL = 1e-9  # ... and the largest it accepts when rounding stalls it
 _KKT_LBFGS_RTOL = 1e-5  # the same for an L-BFGS solution before its Newton polish
+# Warm-started L2 solves iterate on the KKT system with the inverse of an earlier
+# Hessian (a chord method with BFGS updates), refreshed at the current iterate
+# when the residual stops contracting.
+_KKT_CHORD_RTOL = 1e-9  # relative KKT residual at which the chord iteration stops
+_CHORD_MAX_ITER = 60  # chord iterations before giving up (then the standard solvers run)
+_CHORD_RATE = 0.7  # refresh the factor when a step shrinks the residual by less than this
+_CHORD_REFRESH_GAP = 3  # ... but not within this many steps of the last refresh
+_CHORD_MAX_REFRESH = 6  # Hessian refreshes per solve before giving up
+_CHORD_MAX_PARAMS = 2_500  # largest (n_features + 1) K for the chord method (dense inverse)
+# The chord method assembles a Hessian (n (p1 K)² flops) at least once per
+# solve without a cached one and on each refresh; above this it is not tried.
+_CHORD_MAX_WORK = 2e9
 _LBFGS_MEMORY = 20  # L-BFGS correction pairs
 _LBFGS_FTOL = 64 * np.finfo(float).eps  # L-BFGS relative decrease test (as scikit-learn)
 _LBFGS_MAX_ITER = 15_000  # L-BFGS iterations
@@ -124,13 +142,20 @@ class HeadSolution:
         ``"optimal"``.
     method : str
         ``"cvxpy"``, ``"newton"`` (no constraint), ``"newton-l2"``, ``"lbfgs-l2"``,
-        ``"lbfgs-newton-l2"`` (large problems), ``"face-newton-l1"`` or
-        ``"face-newton-linf"``.
+        ``"lbfgs-newton-l2"`` (large problems), ``"chord-l2"`` (warm-started L2
+        solves), ``"face-newton-l1"`` or ``"face-newton-linf"``.
     n_iter : int
-        Iterations of the fast solver (Newton steps plus projected-gradient
+        Iterations of the fast solver (Newton, chord or projected-gradient
         steps), or of the CVXPY solver.
     solver : str or None
         The CVXPY solver used, or None for a fast solve.
+
+    Notes
+    -----
+    A fast L2-ball solution also carries (privately) the Cholesky factor of the
+    Hessian it last used; a solve warm-started from it reuses that factor as
+    the chord matrix (``method="chord-l2"``), so consecutive solves on slowly
+    changing features cost a few gradient evaluations each.
 
     Examples
     --------
@@ -151,6 +176,8 @@ class HeadSolution:
     method: str
     n_iter: int = 0
     solver: str | None = field(default=None)
+    # (key, _ChordMatrix) for warm starts; see _solve_l2_chord.
+    _curvature: tuple | None = field(default=None, init=False, repr=False, compare=False)
 
     def feature_gradient(self) -> np.ndarray:
         """Return ``∇_Phi p* = sample_duals @ coef.T``, shape ``(n_samples, n_features)``.
@@ -290,6 +317,7 @@ class _Smooth:
         mask[: self.d] = 1.0
         self.mask = mask.ravel(order="F")  # 1 on the coefficients W, 0 on the intercept
         self.multinomial = loss.name == "multinomial"
+        self._wy = weights[:, None] * Y if self.multinomial else None
         self.n_eval = 0
         self._last = None
 
@@ -319,26 +347,41 @@ class _Smooth:
             return self._last[1]
         self.n_eval += 1
         z = self.scores(theta)
-        values, G = self.loss.per_sample_and_gradient(z, self.Y)
-        G *= self.w[:, None]
-        grad = (self.A.T @ G).ravel(order="F")
-        result = (float(self.w @ values), grad, G, z)
+        if self.multinomial:
+            # The multinomial loss inline (as losses.py, fewer passes): the chord
+            # iterations spend most of their time here.
+            top = z.max(axis=1, keepdims=True)
+            G = np.exp(z - top)
+            total = G.sum(axis=1, keepdims=True)
+            value = float(self.w @ (np.log(total[:, 0]) + top[:, 0])) - float(
+                np.vdot(self._wy, z)
+            )
+            G *= self.w[:, None] / total
+            G -= self._wy
+        else:
+            values, G = self.loss.per_sample_and_gradient(z, self.Y)
+            G *= self.w[:, None]
+            value = float(self.w @ values)
+        grad = (G.T @ self.A).ravel()  # (K, p1) in C order: Θ's gradient, class-major
+        result = (value, grad, G, z)
         self._last = (np.array(theta, dtype=float, copy=True), result)
         return result
 
-    def hessian(self, z, gauge: bool = True) -> np.ndarray:
+    def hessian(self, z, gauge: bool = True, dtype=np.float64) -> np.ndarray:
         """Hessian of ``f``; for the multinomial loss plus the projector on its null space.
 
         With ``gauge`` false only the intercept direction is fixed (the face
         problems of the ℓ1 ball are not invariant to shifting coefficient rows).
+        ``dtype=np.float32`` assembles it in single precision (for chord matrices).
         """
-        A, p1, K = self.A, self.p1, self.K
-        H = np.zeros((p1 * K, p1 * K))
+        A, p1, K = self.A.astype(dtype, copy=False), self.p1, self.K
+        H = np.zeros((p1 * K, p1 * K), dtype=dtype)
         if self.multinomial:
             z = z - z.max(axis=1, keepdims=True)
             P = np.exp(z)
             P /= P.sum(axis=1, keepdims=True)
-            WP = self.w[:, None] * P
+            P = P.astype(dtype, copy=False)
+            WP = self.w.astype(dtype)[:, None] * P
             for k in range(K):
                 Bk = A * WP[:, k : k + 1]
                 for l in range(k, K):
@@ -357,11 +400,12 @@ class _Smooth:
                 for l in range(K):
                     H[k * p1 : (k + 1) * p1, l * p1 : (l + 1) * p1] += scale / K * fix
         else:
-            h = self.w[:, None] * self.loss.hessian_diag(z, self.Y)
+            h = (self.w[:, None] * self.loss.hessian_diag(z, self.Y)).astype(dtype)
+            (syrk,) = scipy.linalg.blas.get_blas_funcs(("syrk",), (A,))
             for k in range(K):
                 # Aᵀ diag(h_k) A as a symmetric rank-n update (half the flops of a product).
                 B = A * np.sqrt(h[:, k : k + 1])
-                upper = scipy.linalg.blas.dsyrk(1.0, B, trans=1)
+                upper = syrk(1.0, B, trans=1)
                 block = np.triu(upper) + np.triu(upper, 1).T
                 H[k * p1 : (k + 1) * p1, k * p1 : (k + 1) * p1] = block
         return H
@@ -528,6 +572,140 @@ def _polish_l2(smooth: _Smooth, radius, theta, mu, tol, max_iter):
         a = scipy.linalg.cho_solve(factor, r1, check_finite=False)
         c = scipy.linalg.cho_solve(factor, mask * theta, check_finite=False)
         pt = mask * theta
+        d_mu = (r2 - float(pt @ a)) / float(pt @ c)
+        theta = theta - a - c * d_mu
+        mu = mu + d_mu
+    return None
+
+
+class _ChordMatrix:
+    """``(H + μP)⁻¹`` at one point, applied by a matrix product, with BFGS updates.
+
+    The inverse is kept in single precision: a chord matrix only sets the rate
+    of the iteration (its fixed point is the exact KKT point), and a float32
+    product reads half the memory of a float64 triangular solve. Each chord
+    step updates it (BFGS, a rank-2 change) with the observed change of the
+    Lagrangian gradient, so it follows the Hessian as the features drift from
+    solve to solve and needs fewer full refreshes.
+    """
+
+    def __init__(self, smooth: _Smooth, z, mu):
+        mask = smooth.mask
+        inverse = None
+        for dtype in (np.float32, np.float64):
+            H = smooth.hessian(z, dtype=dtype)
+            H[np.diag_indices_from(H)] += (mu * mask).astype(dtype)
+            c, info = scipy.linalg.lapack.get_lapack_funcs("potrf", (H,))(H, lower=False)
+            if info == 0:
+                inv, info = scipy.linalg.lapack.get_lapack_funcs("potri", (c,))(c, lower=False)
+                if info == 0 and np.all(np.isfinite(np.diag(inv))):
+                    inverse = np.triu(inv) + np.triu(inv, 1).T
+                    break
+        if inverse is None:
+            # Singular in both precisions: add a small multiple of I (as _factor).
+            H = smooth.hessian(z)
+            H[np.diag_indices_from(H)] += mu * mask
+            factor = _factor(H)
+            inverse = scipy.linalg.cho_solve(factor, np.eye(H.shape[0]), check_finite=False)
+        self.inverse = np.ascontiguousarray(inverse)
+        self.centre = smooth.multinomial
+        self.shape = (smooth.K, smooth.p1)
+
+    def copy(self) -> _ChordMatrix:
+        new = object.__new__(_ChordMatrix)
+        new.__dict__.update(self.__dict__)
+        new.inverse = self.inverse.copy()
+        return new
+
+    def update(self, s, y):
+        """BFGS update of the inverse with the step ``s`` and gradient change ``y``."""
+        sy = float(s @ y)
+        if not sy > 1e-12 * float(np.linalg.norm(s) * np.linalg.norm(y)):
+            return
+        B = self.inverse
+        dt = B.dtype
+        By = B @ y.astype(dt)
+        yBy = float(y @ By)
+        rho = 1.0 / sy
+        # B+ = B - ρ (s Byᵀ + By sᵀ) + (ρ² yBy + ρ) s sᵀ = B + u sᵀ + s uᵀ with
+        # u = (ρ² yBy + ρ)/2 s - ρ By (B is symmetric: a rank-2 update of a C array).
+        s_ = s.astype(dt)
+        u = (0.5 * (rho * rho * yBy + rho)) * s_ - rho * By
+        (ger,) = scipy.linalg.blas.get_blas_funcs(("ger",), (B,))
+        out = ger(1.0, u, s_, a=B.T, overwrite_a=True)  # in place: B.T is Fortran-ordered
+        out = ger(1.0, s_, u, a=out, overwrite_a=True)
+        self.inverse = np.ascontiguousarray(out.T)
+
+    def solve(self, R):
+        """Return ``(H + μP)⁻¹ R`` for the columns of ``R``."""
+        X = (self.inverse @ R.astype(self.inverse.dtype)).astype(float)
+        if self.centre:
+            # Keep the multinomial gauge: rounding in single precision would
+            # otherwise add a common row to every class, which changes ‖W‖ but
+            # not the loss, and the iteration would stall.
+            X = X.T.reshape(-1, *self.shape)
+            X -= X.mean(axis=1, keepdims=True)
+            X = X.reshape(R.shape[1], -1).T
+        return X
+
+
+def _solve_l2_chord(smooth: _Smooth, radius, theta, mu, factor, tol):
+    """Solve the binding L2 problem by a chord method on its KKT system.
+
+    Unknowns ``(θ, μ)``, equations ``∇f(θ) + μPθ = 0`` and ``½(‖Pθ‖² − r²) = 0``
+    (as :func:`_polish_l2`), but every step uses a :class:`_ChordMatrix`
+    ``factor``, the inverse of an earlier ``H + μP`` (from a previous solve on
+    nearby features, BFGS-updated since) instead of the current Hessian: one
+    gradient and one product with a dense matrix per step. When
+    a step contracts the residual by less than ``_CHORD_RATE`` the factor is
+    refreshed at the current iterate (a Newton step). The answer is returned
+    only when the relative KKT residual reaches ``_KKT_CHORD_RTOL`` with
+    ``μ > 0`` and ``|‖W‖ − r| <= tol r``, so it certifies the KKT conditions of
+    the convex ball problem.
+
+    Returns ``(θ, λ, n_iter, factor)`` or None (no convergence, or the bound
+    seems not to bind).
+    """
+    mask = smooth.mask
+    previous, since, refreshes = np.inf, 0, 0
+    last = None  # (θ, ∇f) of the previous iterate, for the BFGS update
+    own = False  # whether ``factor`` may be updated in place
+    for it in range(_CHORD_MAX_ITER + 1):
+        _, grad, _, z = smooth.value_grad(theta)
+        pt = mask * theta
+        r1 = grad + mu * pt
+        if last is not None:
+            if not own:
+                factor = factor.copy()
+                own = True
+            factor.update(theta - last[0], grad - last[1] + mu * (pt - mask * last[0]))
+        last = (theta, grad)
+        r2 = 0.5 * (float(pt @ pt) - radius**2)
+        scale = max(float(np.max(np.abs(grad))), 1e-300)
+        residual = max(float(np.max(np.abs(r1))) / scale, abs(r2) / radius**2)
+        if not np.isfinite(residual):
+            return None
+        if residual <= _KKT_CHORD_RTOL:
+            norm = float(np.sqrt(pt @ pt))
+            if mu <= 0 or abs(norm - radius) > tol * radius:
+                return None
+            return theta, mu * norm, it, factor
+        if it == _CHORD_MAX_ITER:
+            return None
+        if factor is None or (since >= _CHORD_REFRESH_GAP and residual > _CHORD_RATE * previous):
+            if refreshes == _CHORD_MAX_REFRESH or mu <= 0:
+                return None
+            try:
+                factor = _ChordMatrix(smooth, z, mu)
+            except np.linalg.LinAlgError:
+                return None
+            own = True
+            refreshes += 1
+            since = 0
+        since += 1
+        previous = residual
+        ac = factor.solve(np.column_stack([r1, pt]))
+        a, c = ac[:, 0], ac[:, 1]
         d_mu = (r2 - float(pt @ a)) / float(pt @ c)
         theta = theta - a - c * d_mu
         mu = mu + d_mu
@@ -1117,6 +1295,7 @@ class NormBoundedHead:
         theta = smooth.theta(coef, intercept)
         constraint = self.constraint
         duals: dict = {}
+        curvature = None
         if constraint is None:
             result = _solve_l2(smooth, None, theta, 0.0, self.tol, self.max_iter)
             method = "newton"
@@ -1125,7 +1304,19 @@ class NormBoundedHead:
             mu0 = None if lam0 is None else lam0 / radius
             work = smooth.n * (smooth.p1 * K) ** 2
             result = None
-            if work > _NEWTON_MAX_WORK:
+            chord_ok = smooth.p1 * K <= _CHORD_MAX_PARAMS and work <= _CHORD_MAX_WORK
+            if lam0 is not None and lam0 > 0 and chord_ok:
+                # A binding warm start: chord steps with its Hessian factor (if any).
+                cached = getattr(warm_start, "_curvature", None)
+                key = self._curvature_key(smooth)
+                factor = cached[1] if cached is not None and cached[0] == key else None
+                chord = _solve_l2_chord(smooth, radius, theta, mu0, factor, self.tol)
+                if chord is not None:
+                    theta, lam, it, factor = chord
+                    result = (theta, lam, it)
+                    curvature = (key, factor)
+                    method = "chord-l2"
+            if result is None and work > _NEWTON_MAX_WORK:
                 result = _solve_l2_sphere(smooth, radius, theta, self.tol)
                 method = "lbfgs-l2"
                 if result is not None and work <= _POLISH_MAX_WORK:
@@ -1156,7 +1347,7 @@ class NormBoundedHead:
         coef, intercept = smooth.split(theta)
         if not self.fit_intercept:
             intercept = np.zeros(K)
-        return HeadSolution(
+        solution = HeadSolution(
             coef=coef,
             intercept=intercept,
             objective=objective,
@@ -1166,3 +1357,9 @@ class NormBoundedHead:
             method=method,
             n_iter=int(n_iter),
         )
+        solution._curvature = curvature
+        return solution
+
+    def _curvature_key(self, smooth: _Smooth) -> tuple:
+        """What a cached Hessian factor must match to be reused as a chord matrix."""
+        return (self.loss.name, smooth.p1, smooth.K, self.fit_intercept)
