@@ -15,7 +15,7 @@ from .estimators import (
     NormBoundedLinearClassifier,
     NormBoundedLinearRegressor,
 )
-from .exceptions import InfeasibleSetError, SolverError
+from .exceptions import DivergenceError, InfeasibleSetError, SolverError
 from .heads import HeadSolution, NormBoundedHead
 from .projection import ProjectionResult, project
 from .sets import (
@@ -42,6 +42,7 @@ __all__ = [
     "ConvexReLUClassifier",
     "ConvexReLURegressor",
     "CvxpySet",
+    "DivergenceError",
     "HeadSolution",
     "InfeasibleSetError",
     "Intersection",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import cvxpy as cp
 
-__all__ = ["InfeasibleSetError", "SolverError"]
+__all__ = ["DivergenceError", "InfeasibleSetError", "SolverError"]
 
 
 class SolverError(cp.error.SolverError, RuntimeError):
@@ -28,5 +28,19 @@ class InfeasibleSetError(ValueError):
     --------
     >>> from cvxdual.exceptions import InfeasibleSetError
     >>> issubclass(InfeasibleSetError, ValueError)
+    True
+    """
+
+
+class DivergenceError(FloatingPointError):
+    """Training produced non-finite values (usually: the learning rate is too large).
+
+    Subclasses :class:`FloatingPointError`, so ``except FloatingPointError``
+    still catches it.
+
+    Examples
+    --------
+    >>> from cvxdual.exceptions import DivergenceError
+    >>> issubclass(DivergenceError, FloatingPointError)
     True
     """

@@ -59,7 +59,7 @@ import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state, gen_batches
 
-from .exceptions import SolverError
+from .exceptions import DivergenceError, SolverError
 from .network import SGD, Adam, backward, forward
 from .projection import project
 
@@ -147,7 +147,7 @@ def _largest_dual(duals: dict) -> float:
 
 def _divergence_error(what: str, epoch: int, step: int, learning_rate: float | None):
     rate = "" if learning_rate is None else f" (currently {learning_rate:g})"
-    return FloatingPointError(
+    return DivergenceError(
         f"Training diverged at epoch {epoch}, step {step}: the {what} became non-finite. "
         f"Lower the learning rate{rate}, e.g. by a factor of 10, or standardise the inputs."
     )
@@ -186,7 +186,7 @@ def _check_constraints(layer_constraints, coefs) -> list:
 def _solve_head(head, features, y, sample_weight, warm_start, epoch):
     where = "before the first epoch (epoch 0)" if epoch == 0 else f"at epoch {epoch}"
     if not np.all(np.isfinite(features)):
-        raise FloatingPointError(
+        raise DivergenceError(
             f"Training diverged {where}: the hidden features became non-finite. Lower the "
             "learning rate, e.g. by a factor of 10, or standardise the inputs."
         )
@@ -213,7 +213,7 @@ def _solve_head(head, features, y, sample_weight, warm_start, epoch):
         and np.all(np.isfinite(solution.intercept))
         and np.all(np.isfinite(solution.sample_duals))
     ):
-        raise FloatingPointError(
+        raise DivergenceError(
             f"Training diverged {where}: the head solve returned non-finite values ({advice})."
         )
     return solution
@@ -322,7 +322,7 @@ def train(
     SolverError
         If a head solve fails after the solver's retries; the message names the
         epoch.
-    FloatingPointError
+    DivergenceError
         If the parameters, features or loss become non-finite (divergence).
 
     Warns

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from sklearn.exceptions import ConvergenceWarning
 
-from cvxdual.exceptions import SolverError
+from cvxdual.exceptions import DivergenceError, SolverError
 from cvxdual.heads import NormBoundedHead
 from cvxdual.network import SGD, Adam, backward, forward, init_params
 from cvxdual.sets import L1Ball, L2Ball, MaxNorm, NonNegative, Polyhedron, SpectralBall
@@ -226,7 +226,7 @@ def test_failed_head_solve_names_the_epoch(fail_at, words):
 def test_divergence_raises_with_learning_rate_advice(learning_rate):
     X, y = _data("real")
     coefs, intercepts = init_params([3, 4], "relu", random_state=0)
-    with pytest.raises(FloatingPointError, match=r"diverged.*[Ll]ower the learning rate"):
+    with pytest.raises(DivergenceError, match=r"diverged.*[Ll]ower the learning rate"):
         train(
             X, y, coefs, intercepts, NormBoundedHead("squared", L2Ball(1.0)),
             optimizer=SGD(learning_rate, momentum=0.9), max_iter=50,
