@@ -149,12 +149,13 @@ class ConvexSet:
 def _simplex_threshold(values: np.ndarray, total: float) -> float:
     """Return τ with ``Σ max(values − τ, 0) = total`` (``values`` 1-D, total > 0).
 
-    Michelot's (1986) pivoting: τ is the mean excess over the current support;
-    entries at or below τ leave the support, which shrinks until it is stable.
-    It ends on the same support, hence the same τ, as the sort-based formula,
-    in O(n) per pass and a handful of passes.
+    The largest entry is always in the support, so ``total >= max − τ``: every
+    entry at or below ``max − total`` is outside it and can be dropped before
+    Michelot's (1986) pivoting, which repeatedly takes τ as the mean excess over
+    the current support and drops entries at or below it. Both steps keep the
+    exact support, hence the same τ as the sort-based formula.
     """
-    support = values
+    support = values[values > values.max() - total]
     tau = (support.sum() - total) / support.size
     while True:
         kept = support[support > tau]
