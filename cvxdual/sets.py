@@ -167,16 +167,17 @@ def _simplex_threshold(values: np.ndarray, total: float) -> float:
 
 def _column_norms(V: np.ndarray) -> np.ndarray:
     """Euclidean norms of the columns (of the whole vector if 1-D), safe from overflow."""
-    with np.errstate(over="ignore"):
-        squares = np.einsum("ij,ij->j", V, V) if V.ndim == 2 else np.array([V @ V])
-    if np.all(np.isfinite(squares)):
+    # einsum neither warns on overflow nor allocates V*V.
+    squares = np.einsum("ij,ij->j", V, V) if V.ndim == 2 else np.einsum("i,i->", V, V)[None]
+    if np.isfinite(squares.sum()):
         return np.sqrt(squares)
     # Entries near sqrt(max float) overflow the squares: rescale by the largest.
     scale = np.abs(V).max(axis=0)
     scale = np.where(scale > 0, scale, 1.0)
     scaled = V / scale
-    return scale * np.sqrt(np.einsum("ij,ij->j", scaled, scaled) if V.ndim == 2
-                           else np.array([scaled @ scaled]))
+    squares = (np.einsum("ij,ij->j", scaled, scaled) if V.ndim == 2
+               else np.einsum("i,i->", scaled, scaled)[None])
+    return scale * np.sqrt(squares)
 
 
 def _frobenius(V: np.ndarray) -> float:
@@ -480,8 +481,8 @@ class MaxNorm(_MatrixNormBall):
         excess = np.maximum(norms - self.radius, 0.0)
         if not excess.any():
             return V, {"norm": excess}
-        scale = np.where(excess > 0, self.radius / np.maximum(norms, self.radius), 1.0)
-        return V * scale, {"norm": excess}
+        # r / max(‖v_j‖, r): 1 for columns inside the ball, r/‖v_j‖ outside.
+        return V * (self.radius / np.maximum(norms, self.radius)), {"norm": excess}
 
     def norm(self, W):
         """Return the largest column norm, ``max_j ‖W[:, j]‖_2``."""
