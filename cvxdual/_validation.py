@@ -32,7 +32,12 @@ def check_positive(value, name: str, *, allow_zero: bool = False) -> float:
 
 
 def check_finite_array(
-    value, name: str, *, ndim: tuple[int, ...] | None = None, copy: bool = True
+    value,
+    name: str,
+    *,
+    ndim: tuple[int, ...] | None = None,
+    copy: bool = True,
+    check_finite: bool = True,
 ) -> np.ndarray:
     """Return ``value`` as a float64 array, rejecting NaN, inf and bad dimensions.
 
@@ -57,6 +62,8 @@ def check_finite_array(
     # A finite sum of squares (one BLAS dot) proves every entry finite without
     # a boolean temporary; only when it is not (NaN, inf, or overflow of huge
     # finite values) look entry by entry.
+    if not check_finite:
+        return array
     flat = array.reshape(-1)
     with np.errstate(over="ignore", invalid="ignore"):
         squares = flat @ flat

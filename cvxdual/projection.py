@@ -238,15 +238,18 @@ def project(
     if not isinstance(S, ConvexSet):
         raise ValueError(f"S must be a cvxdual.sets.ConvexSet, got {S!r}")
     original = V
-    # No defensive copy of a large V: closed forms never write into their
-    # input, and a result that would share memory with it is copied below.
-    V = check_finite_array(V, "V", ndim=(1, 2), copy=False)
-    S.check_shape(V.shape)
     if method == "closed_form" and not S.has_closed_form:
         raise ValueError(
             f"{type(S).__name__} has no closed-form projection; use method='auto' or 'cvxpy'."
         )
-    if S.has_closed_form and method != "cvxpy":
+    closed_form = S.has_closed_form and method != "cvxpy"
+    # No defensive copy of a large V: closed forms never write into their
+    # input, and a result that would share memory with it is copied below.
+    V = check_finite_array(
+        V, "V", ndim=(1, 2), copy=False, check_finite=not (closed_form and S.checks_finite)
+    )
+    S.check_shape(V.shape)
+    if closed_form:
         weights, duals = S.project_closed_form(V)
         if isinstance(original, np.ndarray) and np.may_share_memory(weights, original):
             weights = weights.copy()

@@ -79,6 +79,9 @@ class ConvexSet:
 
     #: Whether :meth:`project_closed_form` is implemented.
     has_closed_form: bool = False
+    #: Whether :meth:`project_closed_form` itself rejects NaN and infinity
+    #: (so :func:`cvxdual.project` can skip a separate pass over large inputs).
+    checks_finite: bool = False
 
     def constraints(self, W: cp.Expression) -> dict[str, cp.Constraint]:
         """Return the named CVXPY constraints that define ``W ∈ S``.
@@ -172,12 +175,14 @@ def _column_norms(V: np.ndarray) -> np.ndarray:
     if np.isfinite(squares.sum()):
         return np.sqrt(squares)
     # Entries near sqrt(max float) overflow the squares: rescale by the largest.
-    scale = np.abs(V).max(axis=0)
-    scale = np.where(scale > 0, scale, 1.0)
-    scaled = V / scale
-    squares = (np.einsum("ij,ij->j", scaled, scaled) if V.ndim == 2
-               else np.einsum("i,i->", scaled, scaled)[None])
-    return scale * np.sqrt(squares)
+    # (With NaN or inf in V the result is NaN or inf, which callers detect.)
+    with np.errstate(invalid="ignore"):
+        scale = np.abs(V).max(axis=0)
+        scale = np.where(scale > 0, scale, 1.0)
+        scaled = V / scale
+        squares = (np.einsum("ij,ij->j", scaled, scaled) if V.ndim == 2
+                   else np.einsum("i,i->", scaled, scaled)[None])
+        return scale * np.sqrt(squares)
 
 
 def _frobenius(V: np.ndarray) -> float:
@@ -231,8 +236,14 @@ class L2Ball(_NormBall):
     def constraints(self, W):
         return {"norm": cp.norm(W, "fro") <= self.radius}
 
+    # The norm is finite exactly when every entry is (overflow is rescaled
+    # away), so the closed form checks its input in the same pass.
+    checks_finite = True
+
     def project_closed_form(self, V):
         norm = _frobenius(V)
+        if not np.isfinite(norm):
+            raise ValueError("V contains NaN or infinity.")
         if norm <= self.radius:
             return V, {"norm": 0.0}
         return V * (self.radius / norm), {"norm": norm - self.radius}

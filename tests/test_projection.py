@@ -255,12 +255,14 @@ def test_unknown_method_is_a_value_error():
         project(np.ones(3), L2Ball(1.0), method="fast")
 
 
+@pytest.mark.parametrize("method", ["auto", "cvxpy"])
 @pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
-def test_nan_or_inf_in_v_is_a_value_error(bad):
-    V = np.ones((2, 2))
+def test_nan_or_inf_in_v_is_a_value_error(bad, method):
+    V = np.ones((5, 3))
     V[0, 1] = bad
-    with pytest.raises(ValueError, match="NaN or infinity"):
-        project(V, L2Ball(1.0))
+    for S in [*CLOSED_FORM_SETS.values(), Polyhedron(np.ones((1, 15)), np.ones(1))]:
+        with pytest.raises(ValueError, match="NaN or infinity"):
+            project(V, S, method=method)
 
 
 def test_bad_shapes_are_value_errors():
