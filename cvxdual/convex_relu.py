@@ -44,6 +44,7 @@ otherwise only on the networks whose neurons' patterns are in the set
 
 from __future__ import annotations
 
+import abc
 import logging
 import warnings
 from dataclasses import dataclass, field
@@ -53,7 +54,7 @@ import cvxpy as cp
 import numpy as np
 import scipy.optimize
 import scipy.sparse
-from scipy.special import expit, xlogy
+from scipy.special import xlogy
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from threadpoolctl import threadpool_limits
@@ -61,6 +62,7 @@ from threadpoolctl import threadpool_limits
 from ._solvers import check_solver
 from ._solvers import solve as _cvxpy_solve
 from .exceptions import SolverError
+from .losses import get_loss
 
 __all__ = [
     "Certificate",
@@ -139,21 +141,35 @@ _MAX_ENUMERATED = 20_000
 # ---------------------------------------------------------------------------
 
 
-class _Loss:
+class _Loss(abc.ABC):
+    """A loss of the network output: numbers from :mod:`cvxdual.losses`, plus its conjugate.
+
+    ``value`` and ``derivative`` are those of the loss of the same name in
+    :mod:`cvxdual.losses` (one definition for the whole package); this class adds
+    the CVXPY expression in the program's parameter ``y`` and ``best_dual``,
+    the conjugate-based bound the certificates need.
+    """
+
     name = ""
 
-    def value(self, z, y):  # (1/n) Σ ℓ(z_k, y_k)
-        raise NotImplementedError
+    def __init__(self):
+        self._loss = get_loss(self.name)
 
-    def derivative(self, z, y):  # ℓ'(z_k, y_k), elementwise
-        raise NotImplementedError
+    def value(self, z, y):
+        """Return ``(1/n) Σ ℓ(z_k, y_k)``."""
+        return self._loss.value(z[:, None], y[:, None])
 
-    def expression(self, z, y):  # CVXPY: (1/n) Σ ℓ
-        raise NotImplementedError
+    def derivative(self, z, y):
+        """Return ``ℓ'(z_k, y_k)``, elementwise."""
+        return self._loss.gradient(z[:, None], y[:, None])[:, 0]
 
+    @abc.abstractmethod
+    def expression(self, z, y):
+        """Return the CVXPY expression of ``(1/n) Σ ℓ`` (``y`` a parameter or an array)."""
+
+    @abc.abstractmethod
     def best_dual(self, nu, y, t_max):
         """max_{0 ≤ t ≤ t_max} −(1/n) Σ ℓ*(t n ν_k, y_k); returns (value, t)."""
-        raise NotImplementedError
 
 
 def _best_quadratic(a, b, t_max):
@@ -166,13 +182,6 @@ def _best_quadratic(a, b, t_max):
 class _Squared(_Loss):
     name = "squared"
 
-    def value(self, z, y):
-        r = z - y
-        return 0.5 * float(r @ r) / y.shape[0]
-
-    def derivative(self, z, y):
-        return z - y
-
     def expression(self, z, y):
         return cp.sum_squares(z - y) / (2 * y.shape[0])
 
@@ -184,13 +193,6 @@ class _Squared(_Loss):
 
 class _SquaredHinge(_Loss):
     name = "squared_hinge"
-
-    def value(self, z, y):
-        h = np.maximum(0.0, 1.0 - y * z)
-        return float(h @ h) / y.shape[0]
-
-    def derivative(self, z, y):
-        return -2.0 * y * np.maximum(0.0, 1.0 - y * z)
 
     def expression(self, z, y):
         return cp.sum_squares(cp.pos(1 - cp.multiply(y, z))) / y.shape[0]
@@ -205,12 +207,6 @@ class _SquaredHinge(_Loss):
 
 class _Logistic(_Loss):
     name = "logistic"
-
-    def value(self, z, y):
-        return float(np.mean(np.logaddexp(0.0, -y * z)))
-
-    def derivative(self, z, y):
-        return -y * expit(-y * z)
 
     def expression(self, z, y):
         return cp.sum(cp.logistic(-cp.multiply(y, z))) / y.shape[0]
