@@ -861,6 +861,31 @@ def _l1_kkt(smooth: _Smooth, theta, radius, tol):
     return ok, lam
 
 
+def _fista_checkpoints(smooth: _Smooth, x, project):
+    """Yield every ``_FISTA_CHECK``-th iterate of projected FISTA from ``project(x)``.
+
+    Accelerated projected gradient with step ``1/L`` and adaptive restart
+    (O'Donoghue & Candès); the L1 and Linf solvers read candidate faces off the
+    yielded iterates. At most ``_FISTA_MAX_ITER`` iterations.
+    """
+    step = 1.0 / max(smooth.lipschitz(), 1e-300)
+    x = project(x)
+    y, t_k = x.copy(), 1.0
+    fx = smooth.value(x)
+    for k in range(1, _FISTA_MAX_ITER + 1):
+        _, grad, _, _ = smooth.value_grad(y)
+        x_new = project(y - step * grad)
+        f_new = smooth.value(x_new)
+        if f_new > fx:  # adaptive restart
+            y, t_k = x.copy(), 1.0
+        else:
+            t_next = 0.5 * (1.0 + np.sqrt(1.0 + 4.0 * t_k**2))
+            y = x_new + ((t_k - 1.0) / t_next) * (x_new - x)
+            x, fx, t_k = x_new, f_new, t_next
+        if k % _FISTA_CHECK == 0:
+            yield x
+
+
 def _solve_l1(smooth: _Smooth, radius, theta, lam0, tol, max_iter):
     """Solve the ℓ1-ball problem; return ``(θ, λ, n_iter)`` or None.
 
@@ -917,24 +942,9 @@ def _solve_l1(smooth: _Smooth, radius, theta, lam0, tol, max_iter):
         result = try_face(start) if lam0 > 0 else try_interior(start)
         if result is not None:
             return result
-    step = 1.0 / max(smooth.lipschitz(), 1e-300)
-    x = project(theta)
-    y, t_k = x.copy(), 1.0
-    fx = smooth.value(x)
     last_support = None
-    for k in range(1, _FISTA_MAX_ITER + 1):
-        _, grad, _, _ = smooth.value_grad(y)
-        x_new = project(y - step * grad)
-        f_new = smooth.value(x_new)
-        n_iter += 1
-        if f_new > fx:  # adaptive restart (O'Donoghue & Candès)
-            y, t_k = x.copy(), 1.0
-        else:
-            t_next = 0.5 * (1.0 + np.sqrt(1.0 + 4.0 * t_k**2))
-            y = x_new + ((t_k - 1.0) / t_next) * (x_new - x)
-            x, fx, t_k = x_new, f_new, t_next
-        if k % _FISTA_CHECK:
-            continue
+    for x in _fista_checkpoints(smooth, theta, project):
+        n_iter += _FISTA_CHECK
         support = (np.abs(x) > 0) & mask
         if l1(x) < radius * (1.0 - 1e-9):
             result = try_interior(x)
@@ -995,9 +1005,11 @@ def _solve_linf(smooth: _Smooth, radius, theta, lam0, tol, max_iter):
     n_iter = 0
     tried: set[bytes] = set()
 
+    ball = LinfBall(radius)
+
     def project(th):
         th = th.copy()
-        th[mask] = np.clip(th[mask], -radius, radius)
+        th[mask] = ball.project_closed_form(th[mask])[0]
         return th
 
     # Gradient scale for the KKT tests (the gradient vanishes when the bound is inactive).
@@ -1028,24 +1040,9 @@ def _solve_linf(smooth: _Smooth, radius, theta, lam0, tol, max_iter):
         result = try_face(project(theta))
         if result is not None:
             return result
-    step = 1.0 / max(smooth.lipschitz(), 1e-300)
-    x = project(theta)
-    y, t_k = x.copy(), 1.0
-    fx = smooth.value(x)
     last = None
-    for k in range(1, _FISTA_MAX_ITER + 1):
-        _, grad, _, _ = smooth.value_grad(y)
-        x_new = project(y - step * grad)
-        f_new = smooth.value(x_new)
-        n_iter += 1
-        if f_new > fx:  # adaptive restart
-            y, t_k = x.copy(), 1.0
-        else:
-            t_next = 0.5 * (1.0 + np.sqrt(1.0 + 4.0 * t_k**2))
-            y = x_new + ((t_k - 1.0) / t_next) * (x_new - x)
-            x, fx, t_k = x_new, f_new, t_next
-        if k % _FISTA_CHECK:
-            continue
+    for x in _fista_checkpoints(smooth, theta, project):
+        n_iter += _FISTA_CHECK
         active = (np.sign(x) * (mask & (np.abs(x) >= radius))).tobytes()
         if last == active:
             result = try_face(x)
