@@ -14,6 +14,7 @@ import warnings
 from collections.abc import Sequence
 
 import cvxpy as cp
+import numpy as np
 
 from .exceptions import InfeasibleSetError, SolverError
 
@@ -38,10 +39,20 @@ _OSQP_POLISH = _osqp_polish_option()
 # boundary, repeated singular values at a spectral bound) an interior-point
 # method may stall short of 1e-10 and report "optimal_inaccurate"; it is then
 # re-run at a tolerance it can certify as optimal before the next solver.
+_CLARABEL_TIGHT = {
+    "tol_gap_abs": 1e-10, "tol_gap_rel": 1e-10, "tol_feas": 1e-10, "tol_ktratio": 1e-9,
+    "max_iter": 400,
+}
+
 SOLVER_OPTIONS: dict[str, list[dict]] = {
     "CLARABEL": [
-        {"tol_gap_abs": 1e-10, "tol_gap_rel": 1e-10, "tol_feas": 1e-10, "tol_ktratio": 1e-9,
-         "max_iter": 400},
+        _CLARABEL_TIGHT,
+        # On equality-heavy problems (the heads' "scores") Clarabel often stops one
+        # step short of 1e-10 feasibility, depending on rounding: 1e-9 is still far
+        # inside the accuracy promised (1e-6 on objectives), and so is turning off
+        # equilibration, which sometimes rescues such a stall.
+        {**_CLARABEL_TIGHT, "tol_feas": 1e-9},
+        {**_CLARABEL_TIGHT, "tol_feas": 1e-9, "equilibrate_enable": False},
         {"tol_gap_abs": 1e-8, "tol_gap_rel": 1e-8, "tol_feas": 1e-8, "tol_ktratio": 1e-7,
          "max_iter": 400},
     ],
@@ -156,9 +167,10 @@ def solve(
                     warnings.filterwarnings("ignore", message="Solution may be inaccurate")
                     problem.solve(solver=name, warm_start=warm_start, **options)
             except cp.error.SolverError as exc:
+                # A numerical failure: the solver's next settings may get through.
                 failures.append(f"{name}: {exc}".strip())
                 logger.debug("%s failed on %s: %s", name, what, exc)
-                break
+                continue
             except (ValueError, TypeError) as exc:
                 # Raised by CVXPY when a solver does not support the problem's cones.
                 failures.append(f"{name}: {exc}")
@@ -177,3 +189,20 @@ def solve(
                 break
     tried = "; ".join(failures) if failures else "no installed solver supports it"
     raise SolverError(f"Could not solve the {what} to optimality ({tried}).")
+
+
+def dual_value(constraint: cp.Constraint) -> float | np.ndarray:
+    """Return a solved constraint's ``dual_value``: a float for scalars, else a copy.
+
+    Examples
+    --------
+    >>> import cvxpy as cp
+    >>> from cvxdual._solvers import dual_value, solve
+    >>> x = cp.Variable()
+    >>> bound = x >= 1
+    >>> _ = solve(cp.Problem(cp.Minimize(cp.square(x)), [bound]))
+    >>> round(dual_value(bound), 6)
+    2.0
+    """
+    value = np.asarray(constraint.dual_value, dtype=float)
+    return float(value) if value.ndim == 0 else value.copy()

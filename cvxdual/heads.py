@@ -199,34 +199,6 @@ class HeadSolution:
 # The CVXPY definition, compiled once per shape.
 
 
-def _dual_value(constraint: cp.Constraint):
-    value = np.asarray(constraint.dual_value, dtype=float)
-    return float(value) if value.ndim == 0 else value.copy()
-
-
-# With the tight tolerances of cvxdual._solvers, Clarabel often stops one step
-# short on the "scores" equalities (primal residual ~1e-10, status
-# "optimal_inaccurate"), depending on rounding. Feasibility to 1e-9 is far
-# inside the accuracy the heads promise (1e-6 on objectives), so these settings
-# are tried after the standard tight ones; then the standard solver order.
-_CLARABEL_TRIES = (
-    {},
-    {"tol_feas": 1e-9},
-    {"tol_feas": 1e-9, "equilibrate_enable": False},
-)
-
-
-def _solve_problem(problem: cp.Problem, solver: str | None, what: str) -> str:
-    """Solve with the Clarabel settings of ``_CLARABEL_TRIES``, then the standard order."""
-    if solver in (None, "CLARABEL") and "CLARABEL" in cp.installed_solvers():
-        for options in _CLARABEL_TRIES:
-            try:
-                return _solvers.solve(problem, "CLARABEL", what=what, solver_options=options)
-            except SolverError as exc:
-                logger.debug("Clarabel %s failed on %s: %s", options, what, exc)
-    return _solvers.solve(problem, solver, what=what)
-
-
 def _solver_iterations(problem: cp.Problem) -> int:
     stats = problem.solver_stats
     iterations = getattr(stats, "num_iters", None) if stats is not None else None
@@ -278,14 +250,14 @@ class _CompiledHead:
             self.Phi.value = Phi
             for name, value in self.loss.parameter_values(Y, weights).items():
                 self.params[name].value = value
-        used = _solve_problem(self.problem, solver, what)
+        used = _solvers.solve(self.problem, solver, what=what)
         K = self.W.shape[1]
         intercept = np.zeros(K) if self.b is None else np.asarray(self.b.value, dtype=float)
         return HeadSolution(
             coef=np.array(self.W.value, dtype=float),
             intercept=intercept.reshape(K).copy(),
             objective=float(self.problem.value),
-            duals={key: _dual_value(c) for key, c in self.set_constraints.items()},
+            duals={key: _solvers.dual_value(c) for key, c in self.set_constraints.items()},
             sample_duals=np.array(self.scores.dual_value, dtype=float).reshape(-1, K),
             status="optimal",
             method="cvxpy",

@@ -99,7 +99,7 @@ class CompiledProjection:
         """Project a validated array ``V`` of the compiled shape."""
         self.V.value = V
         _solvers.solve(self.problem, solver, what=f"projection onto {self.set!r}")
-        duals = {key: _dual_value(c) for key, c in self.constraints.items()}
+        duals = {key: _solvers.dual_value(c) for key, c in self.constraints.items()}
         return ProjectionResult(np.array(self.W.value, dtype=float), duals, "optimal", "cvxpy")
 
 
@@ -146,11 +146,6 @@ class PolyhedronDualProjection:
         y = np.maximum(np.asarray(self.y.value, dtype=float), 0.0)
         W = V - (self.set.A.T @ y).reshape(self.shape)
         return ProjectionResult(W, {"ineq": y}, "optimal", "cvxpy")
-
-
-def _dual_value(constraint: cp.Constraint):
-    value = np.asarray(constraint.dual_value, dtype=float)
-    return float(value) if value.ndim == 0 else value.copy()
 
 
 # Compiled problems are cached per set object (weakly, so a set's cache dies

@@ -35,8 +35,10 @@ def test_an_inaccurate_status_falls_through_to_the_next_solver(monkeypatch):
 
     monkeypatch.setattr(cp.Problem, "solve", flaky)
     assert _solvers.solve(problem) == "SCS"
-    # Clarabel is re-run once at its looser tolerance before SCS is tried.
-    assert calls[:3] == ["CLARABEL", "CLARABEL", "SCS"]
+    # Clarabel is re-run with each of its fallback settings before SCS is tried.
+    attempts = len(_solvers.SOLVER_OPTIONS["CLARABEL"])
+    assert attempts >= 2
+    assert calls == ["CLARABEL"] * attempts + ["SCS"]
     np.testing.assert_allclose(x.value, np.full(3, 3**-0.5), atol=1e-6)
 
 
