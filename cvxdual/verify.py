@@ -83,8 +83,9 @@ def _constraint_function(constraint) -> cp.Expression:
         return constraint.args[0]
     if isinstance(constraint, NonNeg):
         return -constraint.args[0]
-    raise NotImplementedError(
-        f"projection_kkt handles (in)equality constraints, got {type(constraint).__name__}"
+    raise ValueError(
+        "projection_kkt checks sets whose constraints are (in)equalities; got a "
+        f"{type(constraint).__name__} constraint"
     )
 
 
@@ -113,6 +114,12 @@ def projection_kkt(
     Returns
     -------
     KKTResiduals
+
+    Raises
+    ------
+    ValueError
+        If a constraint of ``S`` is neither an inequality nor an equality (for
+        example a PSD constraint of a :class:`~cvxdual.sets.CvxpySet`).
 
     Examples
     --------

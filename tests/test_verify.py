@@ -40,3 +40,13 @@ def test_kkt_residuals_flag_each_violated_condition(rng):
     # Multipliers on slack constraints break complementary slackness.
     slack = ProjectionResult(good.weights, {"ineq": good.duals["ineq"] + 1.0}, "optimal", "x")
     assert projection_kkt(V, S, slack).complementary_slackness > 1e-3
+
+
+def test_kkt_rejects_constraint_kinds_it_cannot_check():
+    from cvxdual import CvxpySet
+
+    S = CvxpySet(lambda W: {"psd": W >> 0})
+    V = np.array([[1.0, 2.0], [2.0, -1.0]])
+    result = project(V, S)
+    with pytest.raises(ValueError, match="PSD constraint"):
+        projection_kkt(V, S, result)
