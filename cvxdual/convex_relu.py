@@ -52,8 +52,10 @@ from dataclasses import dataclass, field
 import clarabel
 import cvxpy as cp
 import numpy as np
+import scipy.linalg
 import scipy.optimize
 import scipy.sparse
+import scipy.special
 from scipy.special import xlogy
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
@@ -122,6 +124,18 @@ _WS_MAX_ROUNDS = 12
 # Clarabel settings for the directly built working-set problems.
 _CLARABEL_SETTINGS = {"tol_gap_abs": 1e-9, "tol_gap_rel": 1e-9, "tol_feas": 1e-9,
                       "tol_ktratio": 1e-8}
+# Interior-point stage: Newton steps of the interior-point search of each
+# cone, iterations at most, fraction of the step to the boundary, static
+# regularisation of the scaling blocks (relative to their diagonal), steps of
+# iterative refinement of each Newton solve, and the dual starting value
+# relative to max(alpha, max|ℓ'(0)|/n).
+_INTERIOR_ITERS = 60
+_IPM_MAX_ITER = 100
+_IPM_STEP_FRACTION = 0.99
+_IPM_REG = 1e-13
+_IPM_REFINE = 2
+_IPM_DUAL_START = 10.0
+_IPM_PRIMAL_START = 1.0
 # Default stopping tolerance: relative duality gap of the certificate (it bounds
 # the suboptimality, so the fast solver is within 1e-5 of the CVXPY optimum).
 DEFAULT_TOL = 1e-5
@@ -162,6 +176,10 @@ class _Loss(abc.ABC):
     def derivative(self, z, y):
         """Return ``ℓ'(z_k, y_k)``, elementwise."""
         return self._loss.gradient(z[:, None], y[:, None])[:, 0]
+
+    def second_derivative(self, z, y):
+        """Return ``ℓ''(z_k, y_k)`` (generalised for the squared hinge), elementwise."""
+        return self._loss.hessian_diag(z[:, None], y[:, None])[:, 0]
 
     @abc.abstractmethod
     def expression(self, z, y):
@@ -895,6 +913,274 @@ class _Certifier:
 
 
 # ---------------------------------------------------------------------------
+# the fast solver, first stage: a primal-dual interior-point method
+# ---------------------------------------------------------------------------
+
+
+def _cone_interior_points(Xt, S):
+    """A strictly interior point ``u_c`` of each cone ``{u : S_c ∘ X̃u ≥ 0}``.
+
+    The cone has an interior exactly when the signs ``S_c`` are linearly
+    separable through the origin on the rows of ``X̃``; a batched damped Newton
+    method on the (tiny-ridge) logistic fit of those signs finds a separator.
+    Returns ``U`` (d × P) and a boolean mask of the columns where one was found
+    within ``_INTERIOR_ITERS`` steps.
+    """
+    n, d = Xt.shape
+    P = S.shape[1]
+    U = np.zeros((d, P))
+    found = np.zeros(P, dtype=bool)
+    ridge = 1e-10 * max(float(np.sum(Xt * Xt)), 1e-300)
+    XX = (Xt[:, :, None] * Xt[:, None, :]).reshape(n, d * d)
+    live = np.arange(P)
+    for _ in range(_INTERIOR_ITERS):
+        M = S[:, live] * (Xt @ U[:, live])
+        ok = M.min(axis=0) > 0
+        found[live[ok]] = True
+        live, M = live[~ok], M[:, ~ok]
+        if live.size == 0:
+            break
+        p = scipy.special.expit(-M)
+        g = -Xt.T @ (S[:, live] * p) + ridge * U[:, live]
+        H = ((p * (1.0 - p)).T @ XX).reshape(live.size, d, d) + ridge * np.eye(d)
+        try:
+            step = np.linalg.solve(H, -g.T[:, :, None])[:, :, 0]
+        except np.linalg.LinAlgError:
+            break
+        dec = np.sqrt(np.maximum(-np.einsum("ci,ic->c", step, g), 0.0))
+        U[:, live] += step.T / (1.0 + 0.25 * dec)
+    return U, found
+
+
+def _soc_max_step(s, ds):
+    """Largest ``a`` with ``s + a ds`` in the open second-order cone, per column.
+
+    Columns are ``(t, x)`` with ``t > ‖x‖``; the step leaves the cone at the
+    first positive root of ``(t + a dt)² − ‖x + a dx‖²``.
+    """
+    A2 = ds[0] * ds[0] - np.sum(ds[1:] * ds[1:], axis=0)
+    A1 = 2.0 * (s[0] * ds[0] - np.sum(s[1:] * ds[1:], axis=0))
+    A0 = s[0] * s[0] - np.sum(s[1:] * s[1:], axis=0)
+    disc = A1 * A1 - 4.0 * A2 * A0
+    real = disc >= 0
+    sq = np.sqrt(np.where(real, disc, 0.0))
+    qq = -0.5 * (A1 + np.where(A1 >= 0, sq, -sq))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        roots = (np.where(A2 != 0, qq / A2, np.inf), np.where(qq != 0, A0 / qq, np.inf))
+    out = np.full(A0.shape, np.inf)
+    for r in roots:
+        out = np.minimum(out, np.where(real & (r > 0), r, np.inf))
+    return out
+
+
+def _soc_scaling(s, z):
+    """Nesterov–Todd scaling of second-order cone pairs (columns of ``s``, ``z``).
+
+    Returns ``W``, ``W⁻¹`` (m, k, k) and ``λ = W z = W⁻¹ s`` (k × m), with
+    ``W = β [[w₀, w₁ᵀ], [w₁, I + w₁w₁ᵀ/(1 + w₀)]]`` (Vandenberghe, "The CVXOPT
+    linear and quadratic cone program solvers", section 4).
+    """
+    k, m = s.shape
+    ns, nz = np.linalg.norm(s[1:], axis=0), np.linalg.norm(z[1:], axis=0)
+    sJs = (s[0] - ns) * (s[0] + ns)
+    zJz = (z[0] - nz) * (z[0] + nz)
+    sb, zb = s / np.sqrt(sJs), z / np.sqrt(zJz)
+    gamma = np.sqrt((1.0 + np.sum(sb * zb, axis=0)) / 2.0)
+    wb = sb.copy()
+    wb[0] += zb[0]
+    wb[1:] -= zb[1:]
+    wb /= 2.0 * gamma
+    beta = (sJs / zJz) ** 0.25
+    w0, w1 = wb[0], wb[1:].T
+    A = np.empty((m, k, k))
+    A[:, 0, 0] = w0
+    A[:, 0, 1:] = A[:, 1:, 0] = w1
+    A[:, 1:, 1:] = np.eye(k - 1) + w1[:, :, None] * w1[:, None, :] / (1.0 + w0)[:, None, None]
+    Ainv = A.copy()
+    Ainv[:, 0, 1:] *= -1.0
+    Ainv[:, 1:, 0] *= -1.0
+    W = beta[:, None, None] * A
+    return W, Ainv / beta[:, None, None], _bmv(W, z)
+
+
+def _bmv(M, x):
+    """Batched matrix–vector products: column c of the result is ``M[c] @ x[:, c]``."""
+    return np.matmul(M, x.T[:, :, None])[:, :, 0].T
+
+
+def _soc_product(u, v):
+    """Jordan product ``u ∘ v = (uᵀv, u₀v₁ + v₀u₁)`` per column."""
+    return np.vstack([np.sum(u * v, axis=0), u[0] * v[1:] + v[0] * u[1:]])
+
+
+def _soc_divide(lam, r):
+    """The ``x`` with ``lam ∘ x = r`` per column (``lam`` in the open cone)."""
+    det = lam[0] ** 2 - np.sum(lam[1:] ** 2, axis=0)
+    x0 = (lam[0] * r[0] - np.sum(lam[1:] * r[1:], axis=0)) / det
+    return np.vstack([x0, (r[1:] - x0 * lam[1:]) / lam[0]])
+
+
+class _IPMBreakdown(Exception):
+    """The interior-point iteration lost positive definiteness (rounding)."""
+
+
+def _ipm(cert, *, max_iter, tol, consider, verbose):
+    """Primal-dual interior-point method (Mehrotra predictor–corrector, NT scaling).
+
+    Works on the neurons whose cone has an interior (all of them for sampled
+    or enumerated patterns; others stay at zero and are checked by the
+    certificate). Variables per neuron: ``(τ_c, θ_c)`` with ``‖θ_c‖ ≤ τ_c``
+    (dual ``z_Q``) and the cone rows ``s_L = S_c ∘ X̃θ_c ≥ 0`` (dual
+    ``z_L``, the multipliers μ of the certificate). Primal iterates stay
+    strictly feasible; the dual residual and the complementarity gap go to
+    zero together. The Newton system is the block-diagonal scaling matrix
+    (one (d+1)² block per neuron) plus the loss curvature ``Fᵀ diag(ℓ''/n) F``
+    of rank ≤ n, solved by the Woodbury identity (an n × n Cholesky factor)
+    with two steps of iterative refinement. Each iterate gets the cheap
+    certificate; when it is within ``tol`` the exact one (``consider``)
+    decides. Returns (done, iterations, last θ, last μ).
+    """
+    Xt, S, MS, y, loss, alpha = cert.Xt, cert.S, cert.MS, cert.y, cert.loss, cert.alpha
+    n, d = Xt.shape
+    ncol = S.shape[1]
+    P = ncol // 2
+    U, found = _cone_interior_points(Xt, S[:, :P])
+    cols = np.flatnonzero(np.concatenate([found, found]))
+    m = cols.size
+    theta_full, mu_full = np.zeros((d, ncol)), np.zeros((n, ncol))
+    if m == 0:
+        return False, 0, theta_full, mu_full
+    Sc, MSc = S[:, cols], MS[:, cols]
+    Uc = np.hstack([U, U])[:, cols]
+    # start: every neuron's largest |x̃ᵀθ| equal to _IPM_PRIMAL_START · max|y|
+    yscale = max(float(np.abs(y).max()), 1e-12)
+    th = Uc * (_IPM_PRIMAL_START * yscale / np.abs(Xt @ Uc).max(axis=0))
+    tau = 2.0 * np.linalg.norm(th, axis=0)
+    z0 = _IPM_DUAL_START * max(alpha, float(np.abs(loss.derivative(np.zeros(n), y)).max()) / n)
+    zL = np.full((n, m), z0)
+    zQ = np.zeros((d + 1, m))
+    zQ[0] = z0
+    F = MSc[:, :, None] * Xt[:, None, :]  # z = Σ_c F_c θ_c
+    Fflat = F.reshape(n, m * d)
+    XX = (Xt[:, :, None] * Xt[:, None, :]).reshape(n, d * d)
+    degree = m * n + m
+    eye = np.eye(d + 1)
+    it = 0
+    while it < max_iter:
+        it += 1
+        E = Xt @ th
+        sL = Sc * E
+        sQ = np.vstack([tau, th])
+        zp = np.einsum("ij,ij->i", MSc, E)
+        hz = np.maximum(loss.second_derivative(zp, y), 0.0) / n
+        rd = np.empty((d + 1, m))  # dual residual, rows (τ, θ)
+        rd[0] = alpha - zQ[0]
+        rd[1:] = Xt.T @ (MSc * (loss.derivative(zp, y) / n)[:, None] - Sc * zL) - zQ[1:]
+        mu = (float(np.sum(sL * zL)) + float(np.sum(sQ * zQ))) / degree
+        theta_full[:] = 0.0
+        theta_full[:, cols] = th
+        mu_full[:] = 0.0
+        mu_full[:, cols] = zL
+        obj = cert.primal(theta_full)
+        lb, _, _ = cert.lower_bound(theta_full, mu_full, refine=False)
+        gap = (obj - lb) / max(abs(obj), 1e-300)
+        if verbose:
+            logger.info("ipm: iter %d objective %.12g bound %.12g gap %.3g mu %.3g "
+                        "dual residual %.3g", it, obj, lb, gap, mu, float(np.abs(rd).max()))
+        if gap <= tol and consider(theta_full, "interior-point", mu_full)[0]:
+            return True, it, theta_full, mu_full
+        try:
+            with np.errstate(divide="raise", invalid="raise", over="raise"):
+                step = _ipm_step(sL, zL, sQ, zQ, rd, hz, Xt, Sc, MSc, F, Fflat, XX, eye, mu,
+                                 degree)
+        except (_IPMBreakdown, np.linalg.LinAlgError, FloatingPointError) as exc:
+            if verbose:
+                logger.info("ipm: stopped at iteration %d (%s)", it, exc)
+            break
+        a, dx, dzl, dzq = step
+        tau = tau + a * dx[0]
+        th = th + a * dx[1:]
+        zL = zL + a * dzl
+        zQ = zQ + a * dzq
+    return False, it, theta_full, mu_full
+
+
+def _ipm_step(sL, zL, sQ, zQ, rd, hz, Xt, Sc, MSc, F, Fflat, XX, eye, mu, degree):
+    """One Mehrotra predictor–corrector step: (step length, Δ(τ, θ), Δz_L, Δz_Q)."""
+    n, d = Xt.shape
+    m = sL.shape[1]
+    WL = np.sqrt(sL / zL)
+    lamL = np.sqrt(sL * zL)
+    WQ, WQinv, lamQ = _soc_scaling(sQ, zQ)
+    WQinv2 = np.matmul(WQinv, WQinv)
+    if not (np.all(np.isfinite(WQinv2)) and np.all(np.isfinite(WL)) and np.all(WL > 0)):
+        raise _IPMBreakdown("scaling not finite")
+    # B = Gᵀ W⁻² G, one (d+1)² block per neuron, lightly regularised
+    B = WQinv2.copy()
+    B[:, 1:, 1:] += ((zL / sL).T @ XX).reshape(m, d, d)
+    diag = np.einsum("mii->mi", B)
+    Binv = np.linalg.inv(B + (_IPM_REG * diag.max(axis=1))[:, None, None] * eye)
+    Binv = 0.5 * (Binv + Binv.transpose(0, 2, 1))
+    # Woodbury: (B + Fᵀ diag(h) F)⁻¹ through I + √h F B⁻¹ Fᵀ √h (n × n)
+    R = np.einsum("kcj,cjl->kcl", F, np.linalg.cholesky(Binv[:, 1:, 1:]), optimize=True)
+    R = R.reshape(n, m * d)
+    wsq = np.sqrt(hz)
+    cap = R @ R.T
+    cap *= wsq[:, None] * wsq[None, :]
+    cap[np.diag_indices(n)] += 1.0
+    factor = scipy.linalg.cho_factor(cap, check_finite=True)
+
+    def apply(dx):  # (B + Fᵀ diag(h) F) dx, dx of shape (m, d+1)
+        out = np.matmul(B, dx[:, :, None])[:, :, 0]
+        out[:, 1:] += (Xt.T @ (MSc * (hz * (Fflat @ dx[:, 1:].ravel()))[:, None])).T
+        return out
+
+    def inverse(rhs):
+        y1 = np.matmul(Binv, rhs[:, :, None])[:, :, 0]
+        u = wsq * scipy.linalg.cho_solve(factor, wsq * (Fflat @ y1[:, 1:].ravel()))
+        Gtu = (Xt.T @ (MSc * u[:, None])).T
+        return y1 - np.matmul(Binv[:, :, 1:], Gtu[:, :, None])[:, :, 0]
+
+    def direction(dsL, dsQ):
+        # W⁻¹Δs + WΔz = d_s, Δs = −GΔx; (H + GᵀW⁻²G)Δx = −r_d − GᵀW⁻¹d_s
+        vL, vQ = dsL / WL, _bmv(WQinv, dsQ)
+        rhs = vQ - rd
+        rhs[1:] += Xt.T @ (Sc * vL)
+        rhs = rhs.T
+        dx = inverse(rhs)
+        for _ in range(_IPM_REFINE):
+            dx = dx + inverse(rhs - apply(dx))
+        dx = dx.T
+        dsl = Sc * (Xt @ dx[1:])
+        return dx, dsl, dx, vL - dsl / WL**2, vQ - _bmv(WQinv2, dx)
+
+    def max_step(dsl, dsq, dzl, dzq):
+        a = np.inf
+        for u, du in ((sL, dsl), (zL, dzl)):
+            neg = du < 0
+            if neg.any():
+                a = min(a, float(np.min(-u[neg] / du[neg])))
+        a = min(a, float(_soc_max_step(sQ, dsq).min()), float(_soc_max_step(zQ, dzq).min()))
+        return a
+
+    # predictor (affine scaling): d_s = −λ
+    _, dsl, dsq, dzl, dzq = direction(-lamL, -lamQ)
+    aa = min(1.0, max_step(dsl, dsq, dzl, dzq))
+    mu_aff = (float(np.sum((sL + aa * dsl) * (zL + aa * dzl)))
+              + float(np.sum((sQ + aa * dsq) * (zQ + aa * dzq)))) / degree
+    sigma = (mu_aff / mu) ** 3
+    # corrector: λ∘d_s = −λ∘λ − (W⁻¹Δs_a)∘(WΔz_a) + σμe
+    rL = -lamL * lamL - (dsl / WL) * (dzl * WL) + sigma * mu
+    rQ = -_soc_product(lamQ, lamQ) - _soc_product(_bmv(WQinv, dsq), _bmv(WQ, dzq))
+    rQ[0] += sigma * mu
+    dx, dsl, dsq, dzl, dzq = direction(rL / lamL, _soc_divide(lamQ, rQ))
+    a = min(1.0, _IPM_STEP_FRACTION * max_step(dsl, dsq, dzl, dzq))
+    if not (np.isfinite(a) and a > 0 and np.all(np.isfinite(dx))):
+        raise _IPMBreakdown("no finite step")
+    return a, dx, dzl, dzq
+
+
+# ---------------------------------------------------------------------------
 # the fast solver: augmented Lagrangian + FISTA, active-set polish, certified stop
 # ---------------------------------------------------------------------------
 
@@ -973,7 +1259,14 @@ def _solve_fast(cert, *, max_iter, tol, solver, verbose):
             best = (gap_c, theta_c, obj_c, lb_c, t_c, nu_c, mu_c, name)
         return gap_c <= tol, (bound_c, nu_c)
 
-    done = False
+    # first the interior-point method; the first-order + working-set path below
+    # only runs if it stops short of a certified gap (rounding near the end on
+    # hard instances, or cones without an interior)
+    done, it, theta_ipm, mu_ipm = _ipm(cert, max_iter=min(max_iter, _IPM_MAX_ITER), tol=tol,
+                                      consider=consider, verbose=verbose)
+    if not done:
+        consider(theta_ipm, "interior-point", mu_ipm)
+        warmup = min(it + _WARMUP_ITERS, max_iter)
     while it < max_iter and not done:
         x_old, e_old = theta, E
         yk, ey = theta, E

@@ -428,8 +428,13 @@ def _dual_feasibility(X, D, sol, alpha):
     return t * max(np.linalg.norm(cv, axis=0).max(), np.linalg.norm(cw, axis=0).max()) / alpha
 
 
+@pytest.mark.parametrize("stage", ["interior-point", "working-set"])
 @pytest.mark.parametrize("n, d, n_gates, alpha", [(40, 4, 30, 1e-2), (80, 6, 60, 2e-3)])
-def test_working_set_matches_cvxpy_two_sizes(n, d, n_gates, alpha):
+def test_fast_stages_match_cvxpy_two_sizes(n, d, n_gates, alpha, stage, monkeypatch):
+    from cvxdual import convex_relu as cr
+
+    if stage == "working-set":  # skip the interior-point stage
+        monkeypatch.setattr(cr, "_IPM_MAX_ITER", 0)
     rng = np.random.default_rng(n)
     X = rng.standard_normal((n, d))
     y = np.sin(X @ rng.standard_normal(d)) + 0.1 * rng.standard_normal(n)
@@ -437,7 +442,9 @@ def test_working_set_matches_cvxpy_two_sizes(n, d, n_gates, alpha):
     fast = solve_convex_relu(X, y, alpha, D, method="fista")
     ref = solve_convex_relu(X, y, alpha, D, method="cvxpy", solver="CLARABEL")
     assert fast.converged and fast.relative_gap <= 1e-5
-    assert fast.solver == "CLARABEL"  # the exact working-set solve produced the answer
+    # the stage that produced the answer: the interior-point method, or the
+    # exact working-set solve
+    assert fast.solver == ("interior-point" if stage == "interior-point" else "CLARABEL")
     np.testing.assert_allclose(fast.objective, ref.objective, rtol=1e-5)
     assert fast.lower_bound <= ref.objective * (1 + 1e-9)
     assert ref.lower_bound <= fast.objective * (1 + 1e-9)
@@ -493,6 +500,7 @@ def test_direct_clarabel_restricted_problem_matches_cvxpy(loss):
 def test_working_set_from_cold_and_warm_iterates_agree(monkeypatch):
     from cvxdual import convex_relu as cr
 
+    monkeypatch.setattr(cr, "_IPM_MAX_ITER", 0)  # the working-set path only
     X, y = _data(50, 4, seed=14)
     D = sample_patterns(X, 40, random_state=2)
     warm = solve_convex_relu(X, y, 5e-3, D)
@@ -507,3 +515,91 @@ def test_working_set_from_cold_and_warm_iterates_agree(monkeypatch):
     # deterministic
     again = solve_convex_relu(X, y, 5e-3, D)
     assert again.objective == cold.objective
+
+
+# ---------------------------------------------------------------------------
+# the interior-point stage of the fast solver
+# ---------------------------------------------------------------------------
+
+
+def _soc_points(rng, k, m):
+    x = rng.standard_normal((k, m))
+    x[0] = np.linalg.norm(x[1:], axis=0) * rng.uniform(1.01, 3.0, m)
+    return x
+
+
+def test_soc_scaling_and_jordan_algebra():
+    from cvxdual import convex_relu as cr
+
+    rng = np.random.default_rng(0)
+    s, z = _soc_points(rng, 5, 7), _soc_points(rng, 5, 7)
+    W, Winv, lam = cr._soc_scaling(s, z)
+    # Nesterov–Todd: W z = W⁻¹ s = λ, W symmetric, W W⁻¹ = I
+    np.testing.assert_allclose(cr._bmv(W, z), lam, atol=1e-12)
+    np.testing.assert_allclose(cr._bmv(Winv, s), lam, atol=1e-12)
+    np.testing.assert_allclose(W, W.transpose(0, 2, 1), atol=1e-14)
+    np.testing.assert_allclose(np.matmul(W, Winv), np.broadcast_to(np.eye(5), W.shape),
+                               atol=1e-12)
+    r = rng.standard_normal((5, 7))
+    np.testing.assert_allclose(cr._soc_product(lam, cr._soc_divide(lam, r)), r, atol=1e-12)
+    # the largest step stays in the cone and ends on its boundary
+    ds = rng.standard_normal((5, 7)) * 3
+    a = cr._soc_max_step(s, ds)
+    for frac, inside in ((0.999, True), (1.001, False)):
+        u = s + frac * np.where(np.isfinite(a), a, 1.0) * ds
+        t_minus_norm = u[0] - np.linalg.norm(u[1:], axis=0)
+        assert np.all((t_minus_norm > 0)[np.isfinite(a)] == inside)
+
+
+def test_cone_interior_points_found_or_reported():
+    from cvxdual import convex_relu as cr
+
+    X, _ = _data(30, 3, seed=3)
+    Xt = _augment(X)
+    D = sample_patterns(X, 25, random_state=0)
+    S = 2.0 * D - 1.0
+    U, found = cr._cone_interior_points(Xt, S)
+    assert found.all() and (S * (Xt @ U)).min() > 0
+    # a duplicated row with opposite signs: the cone {u : x̃ᵀu ≥ 0, −x̃ᵀu ≥ 0} has no interior
+    Xd = np.vstack([Xt, Xt[:1]])
+    Sd = np.vstack([S, -S[:1]])
+    _, found_d = cr._cone_interior_points(Xd, Sd)
+    assert not found_d.any()
+
+
+def test_fast_solver_with_cones_without_interior_matches_cvxpy():
+    # a duplicated sample makes patterns that split it have flat cones: the
+    # interior-point stage leaves those neurons at zero and the certificate over
+    # every pattern still decides (falling back to the working-set path if needed)
+    X, y = _data(25, 2, seed=4)
+    X = np.vstack([X, X[:1]])
+    y = np.append(y, y[0] + 0.5)
+    D = sample_patterns(X, 15, random_state=0)
+    D = np.hstack([D, D[:, :3]])
+    D[-1, -3:] = ~D[0, -3:]  # the copy of sample 0 on the other side: flat cones
+    fast = solve_convex_relu(X, y, ALPHA, D, method="fista")
+    ref = solve_convex_relu(X, y, ALPHA, D, method="cvxpy", solver="CLARABEL")
+    assert fast.converged
+    np.testing.assert_allclose(fast.objective, ref.objective, rtol=1e-5)
+    assert fast.lower_bound <= ref.objective * (1 + 1e-9)
+    S = 2.0 * D - 1.0
+    assert (S * (_augment(X) @ fast.v)).min() >= -1e-12
+    assert (S * (_augment(X) @ fast.w)).min() >= -1e-12
+
+
+@pytest.mark.parametrize("loss", ["squared", "squared_hinge", "logistic"])
+def test_interior_point_stage_alone_certifies(loss, monkeypatch):
+    from cvxdual import convex_relu as cr
+
+    # no fallback: the answer must come from the interior-point method
+    monkeypatch.setattr(cr, "_WARMUP_ITERS", 0)
+    X, y = _data(60, 4, seed=21)
+    if loss != "squared":
+        y = np.where(y > np.median(y), 1.0, -1.0)
+    D = sample_patterns(X, 40, random_state=3)
+    fast = solve_convex_relu(X, y, 2e-3, D, loss=loss, method="fista", max_iter=cr._IPM_MAX_ITER)
+    ref = solve_convex_relu(X, y, 2e-3, D, loss=loss, method="cvxpy", solver="CLARABEL")
+    assert fast.converged and fast.solver == "interior-point"
+    assert fast.n_iter <= cr._IPM_MAX_ITER
+    np.testing.assert_allclose(fast.objective, ref.objective, rtol=1e-5)
+    assert fast.lower_bound <= ref.objective * (1 + 1e-9)
