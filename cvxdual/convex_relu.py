@@ -15,10 +15,10 @@ convex program, over activation patterns ``D_i = diag(1[X̃ g_i ≥ 0])``,
 when the patterns are *all* the patterns the data admit and the network is wide
 enough. :class:`ConvexReLUProgram` writes this program in CVXPY: that is the
 definition. :func:`solve_convex_relu` solves it either through CVXPY or with a
-fast solver (a short augmented Lagrangian + FISTA warm-up, then exact solves of
-the program restricted to working sets of neurons and cone rows, grown by
-constraint and column generation until the certificate below closes; see Notes
-there).
+fast solver (a primal-dual interior-point method specialised to the program's
+structure, stopped by the certificate below; if it falls short, an augmented
+Lagrangian warm-up and exact solves over working sets of neurons and cone rows;
+see Notes there).
 
 The losses are ``"squared"`` (ℓ = ½(z − y)², so the data term is
 (1/(2n))‖ŷ − y‖²) and, for labels ``y ∈ {−1, +1}``, ``"squared_hinge"``
@@ -86,6 +86,12 @@ logger = logging.getLogger(__name__)
 # Neurons whose convex weight norm is below this fraction of the largest are
 # dropped at recovery: CVXPY's interior-point solutions leave ~1e-10 "zeros".
 _ZERO_GROUP_RTOL = 1e-8
+# Thresholds tried, sparsest first, when a fast-solver iterate is certified:
+# interior-point iterates leave ~1e-5-relative neurons where the optimum has zeros.
+# A sparser version is kept if its objective is at most _SPARSIFY_SLACK · tol
+# (relative) above the dense one's.
+_SPARSIFY_RTOLS = (1e-3, 1e-4, 1e-5, 1e-6)
+_SPARSIFY_SLACK = 0.1
 # Augmented-Lagrangian penalty relative to the loss curvature / ‖X̃‖²: 1 makes
 # both parts of the inner smooth term equally stiff.
 _AL_PENALTY_SCALE = 1.0
@@ -133,7 +139,7 @@ _INTERIOR_ITERS = 60
 _IPM_MAX_ITER = 100
 _IPM_STEP_FRACTION = 0.99
 _IPM_REG = 1e-13
-_IPM_REFINE = 2
+_IPM_REFINE = 1
 _IPM_DUAL_START = 10.0
 _IPM_PRIMAL_START = 1.0
 # Default stopping tolerance: relative duality gap of the certificate (it bounds
@@ -141,11 +147,10 @@ _IPM_PRIMAL_START = 1.0
 DEFAULT_TOL = 1e-5
 DEFAULT_MAX_ITER = 5000
 # solver "auto" (estimators, certify) uses CVXPY when n_samples * n_patterns is at
-# most this. The working-set fast solver is ~2x faster than CVXPY + Clarabel at
-# n = 200, P = 200 (benchmarks/bench_convex_relu.py) but not at n = 200, P = 100
-# and it still needs several exact restricted solves, so CVXPY stays the default
-# for small problems.
-AUTO_CVXPY_SIZE = 100_000
+# most this: the fast solver (interior-point stage) is as fast as CVXPY + Clarabel
+# at n = 30, P = 18, 1.8x faster at n = 50, P = 47, 3x at n = 100, P = 100, 6-8x
+# at n = 200 (benchmarks/bench_convex_relu.py and RESULTS.md).
+AUTO_CVXPY_SIZE = 1_000
 # Largest number of patterns enumerate_patterns will produce before refusing.
 _MAX_ENUMERATED = 20_000
 
@@ -727,7 +732,8 @@ class ConvexReLUSolution:
     method : str
         ``"cvxpy"`` or ``"fista"``.
     solver : str
-        Solver used (for ``"fista"``: the one of the final working-set solve, if
+        Solver used (for ``"fista"``: ``"interior-point"`` when its first stage
+        produced the answer, else the one of the final working-set solve, if
         any: ``"CLARABEL"`` called directly, or a CVXPY solver).
     n_iter : int
         First-order iterations (0 for ``"cvxpy"``).
@@ -1249,14 +1255,26 @@ def _solve_fast(cert, *, max_iter, tol, solver, verbose):
     def consider(theta_c, name, mu_c):
         nonlocal best
         norms_c = np.linalg.norm(theta_c, axis=0)
+        top = norms_c.max(initial=0.0)
         # the network recover_network returns: negligible neurons dropped
-        theta_c = np.where(norms_c > _ZERO_GROUP_RTOL * norms_c.max(initial=0.0), theta_c, 0.0)
-        theta_c = _project_to_cones(cert, theta_c)
-        gap_c, obj_c, lb_c, t_c, nu_c, bound_c, mu_c = _certified(cert, theta_c, mu_c)
+        cand = _project_to_cones(cert, np.where(norms_c > _ZERO_GROUP_RTOL * top, theta_c, 0.0))
+        gap_c, obj_c, lb_c, t_c, nu_c, bound_c, mu_c = _certified(cert, cand, mu_c)
+        # interior-point iterates have no exact zeros: the sparsest version (neurons
+        # below rtol · largest dropped) whose objective the same dual point still
+        # certifies is kept (the bound holds for any feasible point)
+        for rtol in _SPARSIFY_RTOLS:
+            if not np.any((norms_c > _ZERO_GROUP_RTOL * top) & (norms_c <= rtol * top)):
+                continue
+            sparse = _project_to_cones(cert, np.where(norms_c > rtol * top, theta_c, 0.0))
+            obj_s = cert.primal(sparse)
+            if obj_s <= obj_c + _SPARSIFY_SLACK * tol * abs(obj_c):
+                cand, obj_c, gap_c = sparse, obj_s, (obj_s - lb_c) / max(abs(obj_s), 1e-300)
+                break
         if verbose:
-            logger.info("fista: candidate (%s) objective %.12g gap %.3g", name, obj_c, gap_c)
+            logger.info("fista: candidate (%s) objective %.12g gap %.3g, %d neurons", name,
+                        obj_c, gap_c, int(np.count_nonzero(np.abs(cand).max(axis=0))))
         if best is None or gap_c < best[0]:
-            best = (gap_c, theta_c, obj_c, lb_c, t_c, nu_c, mu_c, name)
+            best = (gap_c, cand, obj_c, lb_c, t_c, nu_c, mu_c, name)
         return gap_c <= tol, (bound_c, nu_c)
 
     # first the interior-point method; the first-order + working-set path below
@@ -1569,16 +1587,18 @@ def solve_convex_relu(
     fit_intercept : bool
     method : {"fista", "cvxpy"}
         ``"cvxpy"`` solves :class:`ConvexReLUProgram` (the definition).
-        ``"fista"`` is the fast solver (see Notes); it stops when the certified
-        relative gap is ≤ ``tol`` and warns with a ``ConvergenceWarning`` when
-        ``max_iter`` iterations do not get there.
+        ``"fista"`` is the fast solver (see Notes; the name is historical: its
+        first stage is now an interior-point method); it stops when the
+        certified relative gap is ≤ ``tol`` and warns with a
+        ``ConvergenceWarning`` when ``max_iter`` iterations do not get there.
     solver : str, optional
         CVXPY solver (for ``"cvxpy"``, and for the working-set solves of
         ``"fista"``). With ``None`` or ``"CLARABEL"`` and the squared or squared
         hinge loss, ``"fista"`` builds its working-set problems in conic form and
         calls Clarabel directly (no CVXPY compilation); otherwise through CVXPY.
     max_iter : int
-        Iteration budget of ``"fista"``.
+        Iteration budget of ``"fista"`` (interior-point iterations, at most
+        ``_IPM_MAX_ITER`` = 100, then first-order iterations).
     tol : float
         Relative duality gap at which ``"fista"`` stops.
     program : ConvexReLUProgram, optional
@@ -1592,9 +1612,27 @@ def solve_convex_relu(
 
     Notes
     -----
-    The fast solver first runs a few hundred iterations (``_WARMUP_ITERS``) of
-    an augmented Lagrangian method on the cone constraints, each subproblem
-    solved by FISTA with adaptive restart, backtracking and group
+    The fast solver's first stage is a primal-dual interior-point method
+    (Mehrotra predictor–corrector with Nesterov–Todd scaling) on the conic
+    form: per neuron ``‖θ_c‖ ≤ τ_c`` (a second-order cone) and its ``n`` cone
+    rows. It starts from a strictly feasible point (an interior point of
+    every pattern's cone, found by a batched Newton method; neurons whose
+    cone has no interior stay at zero), so the weights are always exactly
+    cone-feasible. Each Newton system is block diagonal (one
+    ``(d+1) × (d+1)`` block per neuron) plus the loss curvature, of rank at
+    most ``n``; it is solved with the Woodbury identity (one ``n × n``
+    Cholesky factorisation per iteration, ``O(n² P d)`` work) and a step of
+    iterative refinement. Every iterate gets the cheap certificate (its
+    multipliers ``z_L`` as μ); once that is within ``tol`` the exact one
+    decides, on the sparsest version of the iterate (neurons below
+    ``1e-3 … 1e-6`` of the largest set to zero) whose objective is no worse,
+    since interior-point iterates have no exact zeros. This typically
+    certifies in 20–40 iterations.
+
+    If it does not (rounding trouble near the end, or cones without an
+    interior that the optimum needs), the second stage runs: a few hundred
+    iterations (``_WARMUP_ITERS``) of an augmented Lagrangian method on the
+    cone constraints, each subproblem solved by FISTA with adaptive restart, backtracking and group
     soft-thresholding (the prox of ``alpha Σ ‖θ_i‖``). That iterate only says
     roughly which neurons and which cone rows matter: at the optimum most of
     the 2·P neurons are zero and most of the 2·P·n cone rows are slack. The
@@ -1614,11 +1652,12 @@ def solve_convex_relu(
     (each neuron projected onto its cone), so :func:`recover_network` gives a
     network with exactly ``objective``. ``duals["sample_duals"]`` is the ν of
     the certificate and ``duals["cone_v"]``/``["cone_w"]`` its multipliers:
-    those of the exact restricted solve on working-set rows (zero on the
-    others, which are slack), replaced, for every neuron where that gives a
-    tighter dual constraint, by the non-negative least-squares multipliers of
-    the exact cone projection; so ``‖X̃ᵀ((2D_i − I) μ_i ∓ D_i ν)‖`` is at most
-    ``alpha / dual_scale`` for every neuron.
+    those of the interior-point iterate, or of the exact restricted solve on
+    working-set rows (zero on the others, which are slack), replaced, for
+    every neuron where that gives a tighter dual constraint, by the
+    non-negative least-squares multipliers of the exact cone projection; so
+    ``‖X̃ᵀ((2D_i − I) μ_i ∓ D_i ν)‖`` is at most ``alpha / dual_scale`` for
+    every neuron.
 
     Examples
     --------
@@ -1795,7 +1834,7 @@ def certify(
         when the network is optimal).
     method : {"auto", "fista", "cvxpy"}
         Solver for ``dual="solve"`` (:func:`solve_convex_relu`); ``"auto"``
-        uses ``"cvxpy"`` when ``n_samples * n_patterns ≤ 100_000``, else
+        uses ``"cvxpy"`` when ``n_samples * n_patterns ≤ 1_000``, else
         ``"fista"``.
     max_iter, tol : int, float
         Passed to the fast solver.

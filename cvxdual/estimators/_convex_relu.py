@@ -141,7 +141,7 @@ class ConvexReLURegressor(RegressorMixin, _BaseConvexReLU):
         warning with ``ConvergenceWarning`` when its certified gap does not
         reach ``tol`` within ``max_iter``. ``"auto"``: ``"fista"``, falling back
         to ``"cvxpy"`` when the fast solver's certificate does not close; for
-        small problems (``n_samples * n_patterns ≤ 100_000``) ``"auto"`` uses
+        small problems (``n_samples * n_patterns ≤ 1_000``) ``"auto"`` uses
         ``"cvxpy"`` directly, which is faster there.
     max_iter : int, default=5000
         Iteration budget of the fast solver.
