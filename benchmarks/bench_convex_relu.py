@@ -4,10 +4,11 @@ On one data set (n = 200, d = 10, y = sin(Xw) + noise, alpha = 1e-3) and the
 patterns of 200 Gaussian gates (``patterns_`` of ``ConvexReLURegressor(n_patterns=200,
 random_state=0)``), time in one process:
 
-* the fast solver (``solve_convex_relu(method="fista")``: a short augmented
-  Lagrangian + FISTA warm-up, then exact restricted solves (Clarabel called
-  directly on the conic form) over working sets of neurons and cone rows grown
-  by constraint / column generation, certified stop at relative gap ``tol``);
+* the fast solver (``solve_convex_relu(method="fista")``: a primal-dual
+  interior-point method on the program's conic form with Woodbury Newton
+  solves, certified stop at relative gap ``tol``; its fallback stage, an
+  augmented-Lagrangian warm-up and exact working-set solves, is not needed
+  here);
 * the CVXPY definition with Clarabel on the same patterns (build + solve, and a
   re-solve of the compiled DPP problem);
 * full-batch gradient descent on the nonconvex network (plain NumPy, m = 200
@@ -21,6 +22,9 @@ thread so that timings do not depend on the other load on the machine.
 Run from the repository root::
 
     python benchmarks/bench_convex_relu.py [--repeats 1] [--tol 1e-5] [--gd-steps 20000]
+
+With ``--scan``, instead: fast solver vs CVXPY + Clarabel (build + solve) on
+smaller and larger problems, the measurements behind ``AUTO_CVXPY_SIZE``.
 """
 
 from __future__ import annotations
@@ -76,13 +80,37 @@ def best_of(fn, repeats):
     return best, out
 
 
+def scan(repeats, alpha=1e-3):
+    """Fast solver vs CVXPY + Clarabel (build + solve) from n·P ≈ 500 to 60,000."""
+    print("| n | d | patterns | n·P | fast (s) | iterations | CVXPY (s) | CVXPY / fast "
+          "| relative difference |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for n, d, gates in [(30, 2, 20), (50, 3, 50), (100, 5, 50), (100, 5, 100), (200, 10, 100),
+                        (300, 10, 200)]:
+        X, y = make_data(n, d)
+        D = sample_patterns(X, gates, random_state=0)
+        with threadpool_limits(limits=1, user_api="blas"):
+            t_fast, s_fast = best_of(lambda X=X, y=y, D=D: solve_convex_relu(
+                X, y, alpha, D, method="fista"), repeats)
+            t_cvx, s_cvx = best_of(lambda X=X, y=y, D=D: solve_convex_relu(
+                X, y, alpha, D, method="cvxpy", solver="CLARABEL"), repeats)
+        rel = (s_fast.objective - s_cvx.objective) / s_cvx.objective
+        print(f"| {n} | {d} | {D.shape[1]} | {n * D.shape[1]} | {t_fast:.3f} | {s_fast.n_iter} "
+              f"| {t_cvx:.3f} | {t_cvx / t_fast:.1f} | {rel:.1e} |")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=1)
     parser.add_argument("--tol", type=float, default=1e-5)
     parser.add_argument("--max-iter", type=int, default=5000)
     parser.add_argument("--gd-steps", type=int, default=20000)
+    parser.add_argument("--scan", action="store_true",
+                        help="time fast vs CVXPY over problem sizes instead")
     args = parser.parse_args()
+    if args.scan:
+        scan(args.repeats)
+        return
 
     alpha = 1e-3
     X, y = make_data()
@@ -114,7 +142,7 @@ def main():
           f"(certified gap {s_cvx.relative_gap:.1e})")
     print(f"fast solver objective        {s_fast.objective:.10f}  "
           f"(certified gap {s_fast.relative_gap:.1e}, {s_fast.n_iter} iterations, "
-          f"converged={s_fast.converged})")
+          f"stage {s_fast.solver!r}, converged={s_fast.converged})")
     print(f"relative difference fast vs CVXPY: {rel:.2e}   (target |.| <= 1e-4)")
     print(f"time fast {t_fast:.2f} s | CVXPY build+solve {t_cvx:.2f} s | "
           f"CVXPY re-solve {t_resolve:.2f} s")
