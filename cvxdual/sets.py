@@ -36,6 +36,7 @@ from collections.abc import Callable, Mapping
 import cvxpy as cp
 import numpy as np
 from cvxpy.constraints.constraint import Constraint
+from scipy.linalg import lapack
 from scipy.optimize import linprog
 
 from ._validation import check_finite_array, check_positive
@@ -166,6 +167,60 @@ def _simplex_threshold(values: np.ndarray, total: float) -> float:
             return float(tau)
         support = kept
         tau = (support.sum() - total) / support.size
+
+
+def _eigenpairs_above(gram: np.ndarray, threshold: float):
+    """Eigenpairs of a symmetric matrix with eigenvalue above ``threshold``.
+
+    Only those are computed: Householder tridiagonalisation, all eigenvalues of
+    the tridiagonal matrix (root-free QR), inverse iteration for the selected
+    ones and the Householder reflectors applied to those vectors only (LAPACK
+    ``sytrd``, ``sterf``, ``stein``, ``ormqr``). For the 64 × 64 Gram matrices of
+    the network benchmark this is about half the time of a full ``eigh``, where
+    the back-transformation of every eigenvector dominates. The vectors are
+    checked (residual and orthogonality at rounding level); ``None`` means
+    "use a full eigendecomposition" (a split tridiagonal matrix, no convergence
+    of inverse iteration, or a failed check).
+
+    Returns ``(values, vectors)`` (ascending values) or ``None``.
+    """
+    n = gram.shape[0]
+    if n < 3:
+        return None
+    lwork = _SYTRD_LWORK.get(n)
+    if lwork is None:
+        lwork = _SYTRD_LWORK[n] = int(lapack.dsytrd_lwork(n, lower=1)[0])
+    c, d, e, tau, info = lapack.dsytrd(gram, lower=1, lwork=lwork)
+    if info != 0 or not np.all(e != 0):
+        return None
+    values, info = lapack.dsterf(d, e)
+    if info != 0:
+        return None
+    top = values[values > threshold]
+    m = top.size
+    if m == 0:
+        return top, np.zeros((n, 0))
+    iblock = np.ones(n, dtype=np.int32)
+    isplit = np.zeros(n, dtype=np.int32)
+    isplit[0] = n
+    z, info = lapack.dstein(d, e, top, iblock, isplit)
+    if info != 0:
+        return None
+    vectors = np.empty((n, m))
+    vectors[0] = z[0]
+    vectors[1:] = lapack.dormqr(b"L", b"N", c[1:, :-1], tau, z[1:], max(1, 64 * m))[0]
+    scale = max(float(top[-1]), float(np.abs(values).max()))
+    residual = gram @ vectors - vectors * top
+    if (np.abs(residual).max() > _EIG_CHECK_RTOL * scale
+            or np.abs(vectors.T @ vectors - np.eye(m)).max() > _EIG_CHECK_RTOL):
+        return None
+    return top, vectors
+
+
+# workspace sizes of sytrd, cached by size (the query costs as much as a small call)
+_SYTRD_LWORK: dict = {}
+# residual / orthogonality (relative) the selected eigenvectors must reach
+_EIG_CHECK_RTOL = 1e-12
 
 
 def _column_norms(V: np.ndarray) -> np.ndarray:
@@ -394,12 +449,18 @@ class SpectralBall(_MatrixNormBall):
         # harmless: W and the dual agree with an SVD clip to ~1e-13 relative.
         tall = V.shape[0] >= V.shape[1]
         gram = V.T @ V if tall else V @ V.T
-        eigenvalues, Q = np.linalg.eigh(gram)
-        sigma = np.sqrt(np.maximum(eigenvalues, 0.0))
-        clipped = sigma > self.radius
+        # only the eigenpairs with σ > r are needed (see _eigenpairs_above)
+        found = _eigenpairs_above(gram, self.radius**2)
+        if found is None:
+            eigenvalues, Q = np.linalg.eigh(gram)
+            keep = eigenvalues > self.radius**2
+            found = eigenvalues[keep], Q[:, keep]
+        sc = np.sqrt(found[0])
+        Qc = found[1]
+        clipped = sc > self.radius
         if not clipped.any():
             return V, {"norm": 0.0}
-        Qc, sc = Q[:, clipped], sigma[clipped]
+        Qc, sc = Qc[:, clipped], sc[clipped]
         shrink = 1.0 - self.radius / sc
         W = V - (V @ Qc) * shrink @ Qc.T if tall else V - (Qc * shrink) @ (Qc.T @ V)
         return W, {"norm": float(np.sum(sc - self.radius))}

@@ -419,3 +419,38 @@ def test_spectral_projection_matches_an_svd_clip(shape, spread, rng):
     result = project(V, SpectralBall(radius))
     np.testing.assert_allclose(result.weights, W_ref, atol=1e-11 * s.max())
     assert result.duals["norm"] == pytest.approx(dual_ref, rel=1e-11)
+
+
+@pytest.mark.parametrize("n", [3, 17, 64])
+def test_selected_eigenpairs_match_a_full_eigh(n, rng):
+    from cvxdual.sets import _eigenpairs_above
+
+    # a tight cluster just above the threshold (as after an optimizer step from
+    # a projected matrix), one exactly at it, and the rest below
+    Q, _ = np.linalg.qr(rng.normal(size=(n, n)))
+    lam = np.concatenate([4.0 + 1e-4 * np.arange(1, min(5, n - 1)), [4.0]])
+    lam = np.concatenate([lam, rng.uniform(0.01, 3.9, n - lam.size)])
+    G = (Q * lam) @ Q.T
+    G = 0.5 * (G + G.T)
+    values, vectors = _eigenpairs_above(G, 4.0 + 1e-12)
+    ref_values, ref_vectors = np.linalg.eigh(G)
+    keep = ref_values > 4.0 + 1e-12
+    np.testing.assert_allclose(values, ref_values[keep], rtol=1e-13)
+    # vectors up to sign, through the projector onto their span
+    np.testing.assert_allclose(vectors @ vectors.T, ref_vectors[:, keep] @ ref_vectors[:, keep].T,
+                               atol=1e-10)
+    # nothing above: an empty selection
+    v0, q0 = _eigenpairs_above(G, 10.0)
+    assert v0.size == 0 and q0.shape == (n, 0)
+
+
+def test_selected_eigenpairs_defer_to_eigh_when_the_matrix_splits():
+    from cvxdual.sets import _eigenpairs_above
+
+    # diagonal and block-diagonal matrices have a split tridiagonal form
+    assert _eigenpairs_above(np.diag([3.0, 1.0, 2.0, 0.5]), 1.5) is None
+    assert _eigenpairs_above(np.eye(2), 0.5) is None  # too small for the fast path
+    # the projection is exact either way
+    V = np.diag([3.0, 1.0, 2.0, 0.5])
+    np.testing.assert_allclose(project(V, SpectralBall(1.5)).weights,
+                               np.diag([1.5, 1.0, 1.5, 0.5]), atol=1e-15)
