@@ -1258,7 +1258,15 @@ def _solve_fast(cert, *, max_iter, tol, solver, verbose):
         top = norms_c.max(initial=0.0)
         # the network recover_network returns: negligible neurons dropped
         cand = _project_to_cones(cert, np.where(norms_c > _ZERO_GROUP_RTOL * top, theta_c, 0.0))
-        gap_c, obj_c, lb_c, t_c, nu_c, bound_c, mu_c = _certified(cert, cand, mu_c)
+        gap_c, obj_c, lb_c, t_c, nu_c, bound_c, mu_out = _certified(cert, cand, mu_c)
+        if gap_c > tol and not np.array_equal(cand, theta_c):
+            # the residual of the iterate itself may give the better dual point (the
+            # bound holds for any ν; dropping tiny neurons moves ν when the fit is close)
+            _, _, lb_i, t_i, nu_i, bound_i, mu_i = _certified(cert, theta_c, mu_c)
+            if lb_i > lb_c:
+                lb_c, t_c, nu_c, bound_c, mu_out = lb_i, t_i, nu_i, bound_i, mu_i
+                gap_c = (obj_c - lb_c) / max(abs(obj_c), 1e-300)
+        mu_c = mu_out
         # interior-point iterates have no exact zeros: the sparsest version (neurons
         # below rtol · largest dropped) whose objective the same dual point still
         # certifies is kept (the bound holds for any feasible point)
