@@ -36,7 +36,7 @@ onto a polyhedral cone (a non-negative least-squares problem). Any multipliers
 ``μ_i ≥ 0`` of the cone constraints give the cheaper upper bound
 ``‖X̃ᵀ((2D_i − I) μ_i) ∓ X̃ᵀ D_i ν‖`` on each term. The bound is over the pattern
 set used: when that set holds every activation pattern of ``X̃`` (see
-:func:`enumerate_patterns`, possible when ``rank(X̃) ≤ 3``), it is a lower bound
+:func:`enumerate_patterns`: for ``rank(X̃) ≤ 3``, and by search for small n), it is a lower bound
 on the nonconvex objective of *every* two-layer ReLU network of any width;
 otherwise only on the networks whose neurons' patterns are in the set
 (``is_global`` flags the difference).
@@ -45,7 +45,9 @@ otherwise only on the networks whose neurons' patterns are in the set
 from __future__ import annotations
 
 import abc
+import itertools
 import logging
+import math
 import warnings
 from dataclasses import dataclass, field
 
@@ -151,8 +153,14 @@ DEFAULT_MAX_ITER = 5000
 # at n = 30, P = 18, 1.8x faster at n = 50, P = 47, 3x at n = 100, P = 100, 6-8x
 # at n = 200 (benchmarks/bench_convex_relu.py and RESULTS.md).
 AUTO_CVXPY_SIZE = 1_000
-# Largest number of patterns enumerate_patterns will produce before refusing.
+# Largest number of patterns enumerate_patterns will produce before refusing,
+# and most candidate rays (subsets of rank − 1 samples) its search visits.
 _MAX_ENUMERATED = 20_000
+_MAX_RAY_SUBSETS = 100_000
+# A sample's hyperplane passes through a candidate ray when |q̂·v| is below this
+# (unit rows); r − 1 unit rows with a smallest singular value below it are
+# treated as dependent.
+_RAY_TOL = 1e-9
 
 
 # ---------------------------------------------------------------------------
@@ -408,8 +416,11 @@ def _sectors_2d(Q, tol):
 
 
 def _cells(Q):
-    """Sign vectors of all full-dimensional cells of the central arrangement of rows of Q."""
-    n, r = Q.shape
+    """Sign vectors of all full-dimensional cells of the central arrangement of rows of Q.
+
+    ``Q`` (n × r) has full column rank r (an essential arrangement).
+    """
+    r = Q.shape[1]
     nrm = np.linalg.norm(Q, axis=1)
     live = nrm > 1e-12 * nrm.max()
     Qn = np.zeros_like(Q)
@@ -420,47 +431,75 @@ def _cells(Q):
         return np.stack([s, -s + 2 * (~live)])
     if r == 2:
         return _sectors_2d(Qn, 1e-12)
-    # r == 3: every cell is a pointed cone with an extreme ray on two planes.
+    return _cells_by_rays(Qn, live)
+
+
+def _essential(Q):
+    """Rows of Q in coordinates of their span: the same sign vectors, full column rank."""
+    if Q.shape[0] == 0:
+        return Q[:, :0]
+    U, s, _ = np.linalg.svd(Q, full_matrices=False)
+    r = int(np.sum(s > max(Q.shape) * np.finfo(float).eps * max(s[0], 1e-300))) if s.size else 0
+    return U[:, :r] * s[:r]
+
+
+def _cells_by_rays(Qn, live):
+    """Sign vectors of the cells of an essential central arrangement of rank r ≥ 3.
+
+    Every cell is a pointed cone, so it has an extreme ray: a line ``{t v}`` on
+    which r − 1 linearly independent hyperplanes meet. For each such line and
+    each direction ``±v``, the cells touching the ray have the sign of
+    ``q_k·v`` on every hyperplane not through it, and on the hyperplanes through
+    it the sign vectors of the cells of their arrangement in the quotient
+    ``v^⊥`` (all 2^{r−1} of them when exactly r − 1 meet there, by recursion
+    otherwise). Rows of zero norm (``~live``) get +1.
+    """
+    n, r = Qn.shape
     idx = np.flatnonzero(live)
-    j, k = np.triu_indices(idx.size, 1)
-    j, k = idx[j], idx[k]
-    T = np.cross(Qn[j], Qn[k])
-    tn = np.linalg.norm(T, axis=1)
-    ok = tn > 1e-10
-    j, k, T = j[ok], k[ok], T[ok] / tn[ok, None]
-    vals = Qn @ T.T  # (n, pairs)
-    zero = np.abs(vals) <= 1e-9
+    subsets = np.array(list(itertools.combinations(idx, r - 1)), dtype=np.intp)
+    if subsets.size == 0:
+        return np.ones((1, n))
+    _, sv, vt = np.linalg.svd(Qn[subsets])  # (N, r−1, r)
+    ok = sv[:, -1] > _RAY_TOL
+    subsets, V = subsets[ok], vt[ok, -1, :]
+    vals = Qn @ V.T  # (n, N)
+    zero = np.abs(vals) <= _RAY_TOL
     zero[~live] = False
     base = np.where(vals >= 0, 1.0, -1.0)
     base[~live] = 1.0
-    generic = zero.sum(axis=0) == 2
+    generic = zero.sum(axis=0) == r - 1
     out = []
-    gj, gk, gb = j[generic], k[generic], base[:, generic]
-    cols = np.arange(gb.shape[1])
-    for sign in (1.0, -1.0):
-        b = gb * sign
-        b[~live] = 1.0
-        for sj in (1.0, -1.0):
-            for sk in (1.0, -1.0):
-                c = b.copy()
-                c[gj, cols] = sj
-                c[gk, cols] = sk
-                out.append(c.T)
+    if generic.any():
+        js, gb = subsets[generic], base[:, generic]
+        combos = np.array(list(itertools.product((1.0, -1.0), repeat=r - 1)))
+        cols = np.arange(gb.shape[1])[:, None]
+        for sign in (1.0, -1.0):
+            b = gb * sign
+            b[~live] = 1.0
+            for combo in combos:
+                c = b.T.copy()
+                c[cols, js] = combo
+                out.append(c)
+    seen = set()
     for p in np.flatnonzero(~generic):
-        t = T[p]
-        # orthonormal basis of the plane orthogonal to the ray
-        e = np.linalg.svd(t[None, :])[2][1:]
         z = np.flatnonzero(zero[:, p])
+        key = (tuple(z), tuple(base[:, p] > 0))
+        if key in seen:
+            continue
+        seen.add(key)
+        seen.add((tuple(z), tuple(base[:, p] <= 0)))
+        # the hyperplanes through the ray, in the quotient v^⊥
+        e = np.linalg.svd(V[p][None, :])[2][1:]
+        sub = _cells(_essential(Qn[z] @ e.T))
         for sign in (1.0, -1.0):
             b = base[:, p] * sign
             b[~live] = 1.0
-            sub = _sectors_2d(Qn[z] @ e.T, 1e-12)
             c = np.repeat(b[None, :], sub.shape[0], axis=0)
             c[:, z] = sub
             out.append(c)
     if not out:
         return np.ones((1, n))
-    return np.concatenate(out)
+    return np.concatenate(out)  # with repeats (callers deduplicate patterns)
 
 
 def enumerate_patterns(X, *, fit_intercept: bool = True) -> np.ndarray:
@@ -469,8 +508,12 @@ def enumerate_patterns(X, *, fit_intercept: bool = True) -> np.ndarray:
     The patterns are the cells of the hyperplane arrangement ``{u : x̃_kᵀ u = 0}``;
     the closures of their cones ``{u : (2D − I) X̃ u ≥ 0}`` cover every ``u``, so a
     convex program over them is equivalent to training a two-layer ReLU network
-    of any width. Enumeration is implemented for ``rank(X̃) ≤ 3`` (e.g. one or two
-    features with an intercept), where there are at most ``n² − n + 2`` cells.
+    of any width. For ``rank(X̃) ≤ 3`` (one or two features with an intercept)
+    there are at most ``n² − n + 2`` cells; of higher rank r, at most
+    ``2 Σ_{i<r} C(n−1, i)``, found by a search over the extreme rays of the
+    arrangement (every cell is a pointed cone with an extreme ray where r − 1
+    hyperplanes meet), which needs ``C(n, r−1)`` small: possible for small
+    ``n`` (e.g. n = 12 samples with 5 features).
 
     Parameters
     ----------
@@ -485,7 +528,8 @@ def enumerate_patterns(X, *, fit_intercept: bool = True) -> np.ndarray:
     Raises
     ------
     ValueError
-        If ``rank(X̃) > 3``.
+        If the search would be too large: more than ``_MAX_ENUMERATED`` cells
+        possible or more than ``_MAX_RAY_SUBSETS`` candidate rays.
 
     Examples
     --------
@@ -500,16 +544,19 @@ def enumerate_patterns(X, *, fit_intercept: bool = True) -> np.ndarray:
     X = _check_X(X)
     Xt = _augment(X, fit_intercept)
     r, U, s, _ = _numerical_rank(Xt)
-    if r > 3:
-        raise ValueError(
-            f"enumerate_patterns needs rank(X̃) <= 3 (X with the intercept column), got rank {r}"
-        )
     if r == 0:
         return np.zeros((Xt.shape[0], 0), dtype=bool)
-    if _n_cells_bound(r, Xt.shape[0]) > _MAX_ENUMERATED:
+    n = Xt.shape[0]
+    if _n_cells_bound(r, n) > _MAX_ENUMERATED:
         raise ValueError(
-            f"enumerate_patterns would produce up to {_n_cells_bound(r, Xt.shape[0])} patterns "
-            f"(n_samples={Xt.shape[0]}, more than {_MAX_ENUMERATED}); use sample_patterns"
+            f"enumerate_patterns would produce up to {_n_cells_bound(r, n)} patterns "
+            f"(n_samples={n}, rank(X̃)={r}, more than {_MAX_ENUMERATED}); use sample_patterns"
+        )
+    if r > 3 and math.comb(n, r - 1) > _MAX_RAY_SUBSETS:
+        raise ValueError(
+            f"enumerate_patterns would search C({n}, {r - 1}) = {math.comb(n, r - 1)} candidate "
+            f"rays (more than {_MAX_RAY_SUBSETS}; n_samples={n}, rank(X̃)={r}); "
+            "use sample_patterns"
         )
     Q = U[:, :r] * s[:r]
     signs = _cells(Q)
@@ -520,14 +567,22 @@ def enumerate_patterns(X, *, fit_intercept: bool = True) -> np.ndarray:
 
 
 def _n_cells_bound(rank, n):
-    return {0: 0, 1: 2, 2: 2 * n}.get(rank, n * n - n + 2)
+    """Most cells of a central arrangement of n hyperplanes of rank r: 2 Σ_{i<r} C(n−1, i)."""
+    if rank == 0:
+        return 0
+    return 2 * sum(math.comb(n - 1, i) for i in range(rank))
+
+
+def _can_enumerate(rank, n, limit=_MAX_ENUMERATED):
+    return _n_cells_bound(rank, n) <= limit and (
+        rank <= 3 or math.comb(n, rank - 1) <= _MAX_RAY_SUBSETS)
 
 
 def _default_patterns(X, n_patterns, fit_intercept, random_state):
     """Enumerated patterns if they are few enough (complete), else sampled ones."""
     Xt = _augment(X, fit_intercept)
     r = _numerical_rank(Xt)[0]
-    if r <= 3 and _n_cells_bound(r, X.shape[0]) <= n_patterns:
+    if _can_enumerate(r, X.shape[0], min(n_patterns, _MAX_ENUMERATED)):
         return enumerate_patterns(X, fit_intercept=fit_intercept), True
     return sample_patterns(X, n_patterns, fit_intercept=fit_intercept,
                            random_state=random_state), False
@@ -1829,8 +1884,9 @@ def certify(
     fit_intercept : bool
     loss : {"squared", "squared_hinge", "logistic"}
     patterns : "auto" or array-like of bool, shape (n_samples, P)
-        ``"auto"``: every pattern when ``rank(X̃) ≤ 3`` (the bound is then over
-        all networks of any width), otherwise ``n_patterns`` sampled patterns;
+        ``"auto"``: every pattern when :func:`enumerate_patterns` can list them
+        (``rank(X̃) ≤ 3``, or small n; the bound is then over all networks of any
+        width), otherwise ``n_patterns`` sampled patterns;
         the network's own neurons' patterns are always added, so the bound holds
         for the given network.
     n_patterns : int
@@ -1877,7 +1933,7 @@ def certify(
     if isinstance(patterns, str):
         if patterns != "auto":
             raise ValueError(f"patterns must be 'auto' or a boolean array, got {patterns!r}")
-        if _numerical_rank(Xt)[0] <= 3:
+        if _can_enumerate(_numerical_rank(Xt)[0], X.shape[0]):
             D, complete = enumerate_patterns(X, fit_intercept=fit_intercept), True
         else:
             D, complete = sample_patterns(X, n_patterns, fit_intercept=fit_intercept,

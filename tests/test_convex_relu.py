@@ -69,7 +69,8 @@ def test_sample_patterns_unique_nonzero_and_seeded():
     np.testing.assert_array_equal(D, sample_patterns(X, 60, random_state=3))
 
 
-@pytest.mark.parametrize("d, fit_intercept", [(2, True), (1, True), (3, False), (1, False)])
+@pytest.mark.parametrize("d, fit_intercept",
+                         [(2, True), (1, True), (3, False), (1, False), (3, True), (4, True)])
 def test_enumerated_patterns_cover_every_neuron(d, fit_intercept):
     X, _ = _data(12, d, seed=d)
     D = enumerate_patterns(X, fit_intercept=fit_intercept)
@@ -90,10 +91,62 @@ def test_enumerated_pattern_count_generic_rank3():
     assert D.shape[1] == 10 * 10 - 10 + 1
 
 
-def test_enumerate_patterns_rejects_rank_above_3():
-    X, _ = _data(10, 3)
-    with pytest.raises(ValueError, match="rank"):
+def test_enumerate_patterns_refuses_searches_that_are_too_large():
+    X, _ = _data(60, 6)
+    with pytest.raises(ValueError, match="sample_patterns"):
         enumerate_patterns(X)
+
+
+@pytest.mark.parametrize("n, d", [(9, 3), (12, 4), (8, 5)])
+def test_enumerated_pattern_count_generic_higher_rank(n, d):
+    from math import comb
+
+    X, _ = _data(n, d, seed=n)
+    D = enumerate_patterns(X)
+    # 2 Σ_{i<r} C(n−1, i) cells of a generic central arrangement of rank r = d + 1,
+    # minus the all-off one
+    r = d + 1
+    assert D.shape[1] == 2 * sum(comb(n - 1, i) for i in range(r)) - 1
+
+
+def _cells_by_linear_programs(Xt):
+    """Every sign vector of {±1}ⁿ whose open cone is nonempty (brute force, small n)."""
+    import itertools
+
+    import scipy.optimize
+
+    n, p = Xt.shape
+    found = []
+    for signs in itertools.product((1.0, -1.0), repeat=n):
+        A = -np.asarray(signs)[:, None] * Xt  # s_k x̃_kᵀu ≥ t  ⇔  −s_k x̃_kᵀu + t ≤ 0
+        res = scipy.optimize.linprog(
+            np.r_[np.zeros(p), -1.0], A_ub=np.hstack([A, np.ones((n, 1))]), b_ub=np.zeros(n),
+            bounds=[(-1, 1)] * p + [(None, 1)], method="highs")
+        if res.status == 0 and -res.fun > 1e-9:
+            found.append(np.asarray(signs) > 0)
+    D = np.array(found).T
+    return D[:, D.any(axis=0)]
+
+
+@pytest.mark.parametrize("kind", ["generic", "degenerate"])
+def test_enumeration_by_search_equals_brute_force(kind):
+    # rank 4: the ray search, against a linear program for every one of the 2ⁿ
+    # sign vectors; "degenerate": repeated samples and four samples on one plane
+    # through a common line, so that more than r − 1 hyperplanes meet on rays
+    rng = np.random.default_rng(5)
+    X = rng.standard_normal((8, 3))
+    if kind == "degenerate":
+        X[5] = X[0]
+        X[6] = 2.0 * X[1] - X[2]  # with the intercept: x̃₆ = 2x̃₁ − x̃₂, on their line
+        X[7] = 0.5 * (X[1] + X[2])
+    Xt = _augment(X)
+    D = enumerate_patterns(X)
+    ref = _cells_by_linear_programs(Xt)
+
+    def as_set(P):
+        return {tuple(col) for col in P.T}
+
+    assert as_set(D) == as_set(ref)
 
 
 # ---------------------------------------------------------------------------
@@ -225,6 +278,21 @@ def test_convex_solution_no_worse_than_gradient_descent(small_problem, seed):
     assert c.gap >= 0
     # the residual-only bound is valid but no better than the solved one
     assert certify(X, y, U, a, ALPHA, dual="residual").lower_bound <= c.lower_bound + 1e-12
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_global_certificate_for_small_n_of_higher_rank(seed):
+    # three features with an intercept (rank 4): every pattern by the ray search
+    X, y = _data(10, 3, seed=8)
+    reg = ConvexReLURegressor(alpha=ALPHA, n_patterns=300, random_state=0).fit(X, y)
+    assert reg.patterns_complete_ and reg.patterns_.shape[1] == 2 * (1 + 9 + 36 + 84) - 1
+    assert reg.objective_ - reg.lower_bound_ <= 1e-6 * reg.objective_
+    U, a = _gd(X, y, ALPHA, seed=seed)
+    gd_obj = network_objective(X, y, U, a, ALPHA)
+    assert reg.objective_ <= gd_obj + 1e-10
+    c = certify(X, y, U, a, ALPHA)
+    assert c.is_global
+    np.testing.assert_allclose(c.lower_bound, reg.objective_, rtol=1e-5)
 
 
 def test_certify_sampled_patterns_is_not_global():

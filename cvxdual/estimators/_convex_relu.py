@@ -131,8 +131,9 @@ class ConvexReLURegressor(RegressorMixin, _BaseConvexReLU):
         Weight decay, > 0.
     n_patterns : int, default=100
         Number of Gaussian gates sampled for the patterns (duplicates and the
-        all-zero pattern are dropped). When ``rank(X̃) ≤ 3`` and every pattern
-        fits in this budget, all patterns are enumerated instead.
+        all-zero pattern are dropped). When every pattern fits in this budget
+        and :func:`~cvxdual.convex_relu.enumerate_patterns` can list them
+        (``rank(X̃) ≤ 3``, or small n), all patterns are enumerated instead.
     fit_intercept : bool, default=True
         Hidden-layer biases (last row of ``hidden_weights_``). No output bias.
     solver : {"auto", "fista", "cvxpy"}, default="auto"
