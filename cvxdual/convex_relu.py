@@ -1105,43 +1105,49 @@ def _ipm(cert, *, max_iter, tol, consider, verbose):
     n, d = Xt.shape
     ncol = S.shape[1]
     P = ncol // 2
-    U, found = _cone_interior_points(Xt, S[:, :P])
+    # a sample with x̃_k = 0 constrains nothing (0 ≥ 0): its cone rows are left out
+    rows = np.any(Xt != 0, axis=1)
+    theta_full, mu_full = np.zeros((d, ncol)), np.zeros((n, ncol))
+    if not rows.any():
+        return False, 0, theta_full, mu_full
+    XtL = Xt[rows]
+    U, found = _cone_interior_points(XtL, S[rows, :P])
     cols = np.flatnonzero(np.concatenate([found, found]))
     m = cols.size
-    theta_full, mu_full = np.zeros((d, ncol)), np.zeros((n, ncol))
     if m == 0:
         return False, 0, theta_full, mu_full
-    Sc, MSc = S[:, cols], MS[:, cols]
+    ScL, MSc = S[rows][:, cols], MS[:, cols]
     Uc = np.hstack([U, U])[:, cols]
     # start: every neuron's largest |x̃ᵀθ| equal to _IPM_PRIMAL_START · max|y|
     yscale = max(float(np.abs(y).max()), 1e-12)
     th = Uc * (_IPM_PRIMAL_START * yscale / np.abs(Xt @ Uc).max(axis=0))
     tau = 2.0 * np.linalg.norm(th, axis=0)
     z0 = _IPM_DUAL_START * max(alpha, float(np.abs(loss.derivative(np.zeros(n), y)).max()) / n)
-    zL = np.full((n, m), z0)
+    zL = np.full((XtL.shape[0], m), z0)
     zQ = np.zeros((d + 1, m))
     zQ[0] = z0
     F = MSc[:, :, None] * Xt[:, None, :]  # z = Σ_c F_c θ_c
     Fflat = F.reshape(n, m * d)
-    XX = (Xt[:, :, None] * Xt[:, None, :]).reshape(n, d * d)
-    degree = m * n + m
+    XX = (XtL[:, :, None] * XtL[:, None, :]).reshape(XtL.shape[0], d * d)
+    degree = m * XtL.shape[0] + m
     eye = np.eye(d + 1)
     it = 0
     while it < max_iter:
         it += 1
         E = Xt @ th
-        sL = Sc * E
+        sL = ScL * E[rows]
         sQ = np.vstack([tau, th])
         zp = np.einsum("ij,ij->i", MSc, E)
         hz = np.maximum(loss.second_derivative(zp, y), 0.0) / n
         rd = np.empty((d + 1, m))  # dual residual, rows (τ, θ)
         rd[0] = alpha - zQ[0]
-        rd[1:] = Xt.T @ (MSc * (loss.derivative(zp, y) / n)[:, None] - Sc * zL) - zQ[1:]
+        rd[1:] = (Xt.T @ (MSc * (loss.derivative(zp, y) / n)[:, None]) - XtL.T @ (ScL * zL)
+                  - zQ[1:])
         mu = (float(np.sum(sL * zL)) + float(np.sum(sQ * zQ))) / degree
         theta_full[:] = 0.0
         theta_full[:, cols] = th
         mu_full[:] = 0.0
-        mu_full[:, cols] = zL
+        mu_full[np.ix_(rows, cols)] = zL
         obj = cert.primal(theta_full)
         lb, _, _ = cert.lower_bound(theta_full, mu_full, refine=False)
         gap = (obj - lb) / max(abs(obj), 1e-300)
@@ -1152,8 +1158,8 @@ def _ipm(cert, *, max_iter, tol, consider, verbose):
             return True, it, theta_full, mu_full
         try:
             with np.errstate(divide="raise", invalid="raise", over="raise"):
-                step = _ipm_step(sL, zL, sQ, zQ, rd, hz, Xt, Sc, MSc, F, Fflat, XX, eye, mu,
-                                 degree)
+                step = _ipm_step(sL, zL, sQ, zQ, rd, hz, XtL, ScL, Xt, MSc, F, Fflat, XX,
+                                 eye, mu, degree)
         except (_IPMBreakdown, np.linalg.LinAlgError, FloatingPointError) as exc:
             if verbose:
                 logger.info("ipm: stopped at iteration %d (%s)", it, exc)
@@ -1166,8 +1172,12 @@ def _ipm(cert, *, max_iter, tol, consider, verbose):
     return False, it, theta_full, mu_full
 
 
-def _ipm_step(sL, zL, sQ, zQ, rd, hz, Xt, Sc, MSc, F, Fflat, XX, eye, mu, degree):
-    """One Mehrotra predictor–corrector step: (step length, Δ(τ, θ), Δz_L, Δz_Q)."""
+def _ipm_step(sL, zL, sQ, zQ, rd, hz, XtL, ScL, Xt, MSc, F, Fflat, XX, eye, mu, degree):
+    """One Mehrotra predictor–corrector step: (step length, Δ(τ, θ), Δz_L, Δz_Q).
+
+    ``XtL``, ``ScL``: the rows and signs of the cone constraints; ``Xt``, ``MSc``
+    (through ``F``): the loss.
+    """
     n, d = Xt.shape
     m = sL.shape[1]
     WL = np.sqrt(sL / zL)
@@ -1206,13 +1216,13 @@ def _ipm_step(sL, zL, sQ, zQ, rd, hz, Xt, Sc, MSc, F, Fflat, XX, eye, mu, degree
         # W⁻¹Δs + WΔz = d_s, Δs = −GΔx; (H + GᵀW⁻²G)Δx = −r_d − GᵀW⁻¹d_s
         vL, vQ = dsL / WL, _bmv(WQinv, dsQ)
         rhs = vQ - rd
-        rhs[1:] += Xt.T @ (Sc * vL)
+        rhs[1:] += XtL.T @ (ScL * vL)
         rhs = rhs.T
         dx = inverse(rhs)
         for _ in range(_IPM_REFINE):
             dx = dx + inverse(rhs - apply(dx))
         dx = dx.T
-        dsl = Sc * (Xt @ dx[1:])
+        dsl = ScL * (XtL @ dx[1:])
         return dx, dsl, dx, vL - dsl / WL**2, vQ - _bmv(WQinv2, dx)
 
     def max_step(dsl, dsq, dzl, dzq):
@@ -1248,7 +1258,9 @@ def _ipm_step(sL, zL, sQ, zQ, rd, hz, Xt, Sc, MSc, F, Fflat, XX, eye, mu, degree
 
 def _group_shrink(Z, thresh):
     nrm = np.linalg.norm(Z, axis=0)
-    scale = np.maximum(1.0 - thresh / np.maximum(nrm, 1e-300), 0.0)
+    scale = np.zeros_like(nrm)
+    big = nrm > thresh
+    scale[big] = 1.0 - thresh / nrm[big]
     return Z * scale
 
 
@@ -1346,7 +1358,7 @@ def _solve_fast(cert, *, max_iter, tol, solver, verbose):
     done, it, theta_ipm, mu_ipm = _ipm(cert, max_iter=min(max_iter, _IPM_MAX_ITER), tol=tol,
                                       consider=consider, verbose=verbose)
     if not done:
-        consider(theta_ipm, "interior-point", mu_ipm)
+        done = consider(theta_ipm, "interior-point", mu_ipm)[0]
         warmup = min(it + _WARMUP_ITERS, max_iter)
     while it < max_iter and not done:
         x_old, e_old = theta, E

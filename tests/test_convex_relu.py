@@ -689,3 +689,22 @@ def test_fast_solver_certifies_at_large_target_scale():
     assert fast.converged and fast.relative_gap <= 1e-5
     np.testing.assert_allclose(fast.objective, ref.objective, rtol=1e-5)
     assert fast.lower_bound <= ref.objective * (1 + 1e-9)
+
+
+def test_fast_solver_with_zero_samples():
+    # x̃_k = 0 (no intercept) constrains nothing: the interior-point stage leaves
+    # those cone rows out instead of giving up
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((30, 3))
+    X[[0, 5]] = 0.0
+    y = np.sin(X[:, 0])
+    D = sample_patterns(X, 20, fit_intercept=False, random_state=0)
+    fast = solve_convex_relu(X, y, ALPHA, D, fit_intercept=False, method="fista")
+    ref = solve_convex_relu(X, y, ALPHA, D, fit_intercept=False, method="cvxpy",
+                            solver="CLARABEL")
+    assert fast.converged and fast.solver == "interior-point"
+    np.testing.assert_allclose(fast.objective, ref.objective, rtol=1e-5)
+    # every sample zero: the zero network is optimal and certified at once
+    zero = solve_convex_relu(np.zeros((5, 2)), np.arange(5.0), ALPHA, np.ones((5, 1), bool),
+                             fit_intercept=False, method="fista")
+    assert zero.converged and zero.objective == pytest.approx(3.0) and zero.n_iter == 0
