@@ -708,3 +708,29 @@ def test_fast_solver_with_zero_samples():
     zero = solve_convex_relu(np.zeros((5, 2)), np.arange(5.0), ALPHA, np.ones((5, 1), bool),
                              fit_intercept=False, method="fista")
     assert zero.converged and zero.objective == pytest.approx(3.0) and zero.n_iter == 0
+
+
+@pytest.mark.parametrize("trial", range(6))
+def test_fast_solver_matches_cvxpy_on_random_problems(trial):
+    # sizes, feature scales (1e-2..1e2), target scales, alphas (1e-4..1e-1), losses
+    # and intercepts drawn at random: the certified answer matches the definition
+    rng = np.random.default_rng(1000 + trial)
+    n, d, gates = int(rng.integers(10, 50)), int(rng.integers(1, 7)), int(rng.integers(5, 40))
+    loss = ("squared", "squared_hinge", "logistic")[trial % 3]
+    alpha = float(10 ** rng.uniform(-4, -1))
+    fit_intercept = trial % 4 != 0
+    X = rng.standard_normal((n, d)) * 10 ** rng.uniform(-2, 2)
+    y = np.sin(X @ rng.standard_normal(d)) * 10 ** rng.uniform(-1, 2)
+    if loss != "squared":
+        y = np.where(y > np.median(y), 1.0, -1.0)
+    D = sample_patterns(X, gates, fit_intercept=fit_intercept, random_state=trial)
+    fast = solve_convex_relu(X, y, alpha, D, loss=loss, fit_intercept=fit_intercept)
+    ref = solve_convex_relu(X, y, alpha, D, loss=loss, fit_intercept=fit_intercept,
+                            method="cvxpy", solver="CLARABEL")
+    assert fast.converged and fast.relative_gap <= 1e-5
+    np.testing.assert_allclose(fast.objective, ref.objective, rtol=1e-4)
+    assert fast.lower_bound <= ref.objective * (1 + 1e-9)
+    U, a = recover_network(fast.v, fast.w)
+    np.testing.assert_allclose(
+        network_objective(X, y, U, a, alpha, loss=loss, fit_intercept=fit_intercept),
+        fast.objective, rtol=1e-9)
