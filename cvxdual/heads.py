@@ -59,6 +59,7 @@ envelope theorem :math:`\nabla_\Phi p^* = \nu W^{*\top}`
 
 from __future__ import annotations
 
+import functools
 import logging
 import numbers
 from dataclasses import dataclass, field
@@ -550,6 +551,14 @@ def _polish_l2(smooth: _Smooth, radius, theta, mu, tol, max_iter):
     return None
 
 
+@functools.lru_cache(maxsize=8)
+def _strictly_lower(n: int) -> np.ndarray:
+    """Boolean mask of the strictly lower triangle of an n × n matrix (read-only)."""
+    mask = np.tril(np.ones((n, n), dtype=bool), -1)
+    mask.setflags(write=False)
+    return mask
+
+
 class _ChordMatrix:
     """``(H + μP)⁻¹`` at one point, applied by a matrix product, with BFGS updates.
 
@@ -571,7 +580,8 @@ class _ChordMatrix:
             if info == 0:
                 inv, info = scipy.linalg.lapack.get_lapack_funcs("potri", (c,))(c, lower=False)
                 if info == 0 and np.all(np.isfinite(np.diag(inv))):
-                    inverse = np.triu(inv) + np.triu(inv, 1).T
+                    # potri fills the upper triangle: mirror it (one pass)
+                    inverse = np.where(_strictly_lower(inv.shape[0]), inv.T, inv)
                     break
         if inverse is None:
             # Singular in both precisions: add a small multiple of I (as _factor).
