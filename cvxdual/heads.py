@@ -609,21 +609,27 @@ class _ChordMatrix:
             return
         B = self.inverse
         dt = B.dtype
-        By = B @ y.astype(dt)
+        By = self._product(y.astype(dt))
         yBy = float(y @ By)
         rho = 1.0 / sy
         # B+ = B - ρ (s Byᵀ + By sᵀ) + (ρ² yBy + ρ) s sᵀ = B + u sᵀ + s uᵀ with
-        # u = (ρ² yBy + ρ)/2 s - ρ By (B is symmetric: a rank-2 update of a C array).
+        # u = (ρ² yBy + ρ)/2 s - ρ By: a symmetric rank-2 update of one triangle, in
+        # place (B.T is the Fortran-ordered view of the C array).
         s_ = s.astype(dt)
         u = (0.5 * (rho * rho * yBy + rho)) * s_ - rho * By
-        (ger,) = scipy.linalg.blas.get_blas_funcs(("ger",), (B,))
-        out = ger(1.0, u, s_, a=B.T, overwrite_a=True)  # in place: B.T is Fortran-ordered
-        out = ger(1.0, s_, u, a=out, overwrite_a=True)
-        self.inverse = np.ascontiguousarray(out.T)
+        (syr2,) = scipy.linalg.blas.get_blas_funcs(("syr2",), (B,))
+        syr2(1.0, u, s_, a=B.T, overwrite_a=True, lower=0)
+
+    def _product(self, x):
+        """``B x`` from the triangle the updates maintain (the other one goes stale)."""
+        B = self.inverse
+        (symv,) = scipy.linalg.blas.get_blas_funcs(("symv",), (B,))
+        return symv(1.0, B.T, x, lower=0)
 
     def solve(self, R):
         """Return ``(H + μP)⁻¹ R`` for the columns of ``R``."""
-        X = (self.inverse @ R.astype(self.inverse.dtype)).astype(float)
+        dt = self.inverse.dtype
+        X = np.column_stack([self._product(r.astype(dt)) for r in R.T]).astype(float)
         if self.centre:
             # Keep the multinomial gauge: rounding in single precision would
             # otherwise add a common row to every class, which changes ‖W‖ but

@@ -238,7 +238,12 @@ def test_fitted_head_and_duals_are_those_of_the_cvxpy_definition():
     exact = NormBoundedHead("logistic", L2Ball(1.0), solver="cvxpy").solve(
         features, np.where(y == 1, 1.0, -1.0)
     )
-    np.testing.assert_allclose(clf.head_coef_, exact.coef, atol=1e-6)
+    # Clarabel's exponential-cone solutions are ~1e-6 accurate (KKT residual
+    # ~3e-7 here), so CVXPY is matched at that level, and the KKT-checked fast
+    # solve on the same features to rounding
+    np.testing.assert_allclose(clf.head_coef_, exact.coef, atol=1e-5)
+    fast = NormBoundedHead("logistic", L2Ball(1.0)).solve(features, np.where(y == 1, 1.0, -1.0))
+    np.testing.assert_allclose(clf.head_coef_, fast.coef, atol=1e-9)
     assert clf.objective_ == pytest.approx(exact.objective, abs=1e-8)
     assert clf.duals_["head"]["norm"] == pytest.approx(exact.duals["norm"], rel=1e-5)
     assert clf.loss_curve_[-1] == pytest.approx(exact.objective, abs=1e-8)
