@@ -217,6 +217,9 @@ def _eigenpairs_above(gram: np.ndarray, threshold: float):
     return top, vectors
 
 
+# SpectralBall projects through V's Gram matrix: entries outside this range are
+# rescaled first (their squares would overflow or lose precision to underflow)
+_GRAM_SAFE = (1e-100, 1e100)
 # workspace sizes of sytrd, cached by size (the query costs as much as a small call)
 _SYTRD_LWORK: dict = {}
 # residual / orthogonality (relative) the selected eigenvectors must reach
@@ -447,6 +450,13 @@ class SpectralBall(_MatrixNormBall):
         # (about 3x faster for 64x64). Only directions with σ > r change, and
         # for those σ² ≥ r² keeps the Gram matrix's rounding (eps·σ_max²)
         # harmless: W and the dual agree with an SVD clip to ~1e-13 relative.
+        scale = float(np.max(np.abs(V))) if V.size else 0.0
+        if (scale > 0 and not _GRAM_SAFE[0] < scale < _GRAM_SAFE[1]
+                and 0 < self.radius / scale < np.inf):
+            # entries whose squares would overflow or underflow: the ball is
+            # homogeneous, Π_r(V) = s Π_{r/s}(V/s), and so is its dual
+            W, duals = SpectralBall(self.radius / scale).project_closed_form(V / scale)
+            return W * scale, {"norm": duals["norm"] * scale}
         tall = V.shape[0] >= V.shape[1]
         gram = V.T @ V if tall else V @ V.T
         # only the eigenpairs with σ > r are needed (see _eigenpairs_above)

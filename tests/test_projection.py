@@ -454,3 +454,14 @@ def test_selected_eigenpairs_defer_to_eigh_when_the_matrix_splits():
     V = np.diag([3.0, 1.0, 2.0, 0.5])
     np.testing.assert_allclose(project(V, SpectralBall(1.5)).weights,
                                np.diag([1.5, 1.0, 1.5, 0.5]), atol=1e-15)
+
+
+@pytest.mark.parametrize("scale", [1e-200, 1e-120, 1e120, 1e200])
+def test_spectral_projection_at_extreme_scales(scale, rng):
+    # through the Gram matrix, entries ~1e±200 would over/underflow: the
+    # projection is homogeneous and is computed on V / max|V|
+    V = rng.normal(size=(6, 5))
+    W_ref, dual_ref = _svd_clip(V, 0.5)
+    result = project(V * scale, SpectralBall(0.5 * scale))
+    np.testing.assert_allclose(result.weights / scale, W_ref, atol=1e-12)
+    assert result.duals["norm"] / scale == pytest.approx(dual_ref, rel=1e-12)
