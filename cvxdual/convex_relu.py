@@ -1100,7 +1100,7 @@ def _ipm(cert, *, max_iter, tol, consider, verbose):
     zero together. The Newton system is the block-diagonal scaling matrix
     (one (d+1)² block per neuron) plus the loss curvature ``Fᵀ diag(ℓ''/n) F``
     of rank ≤ n, solved by the Woodbury identity (an n × n Cholesky factor)
-    with two steps of iterative refinement. Each iterate gets the cheap
+    with ``_IPM_REFINE`` steps of iterative refinement. Each iterate gets the cheap
     certificate; when it is within ``tol`` the exact one (``consider``)
     decides. Returns (done, iterations, last θ, last μ).
     """
