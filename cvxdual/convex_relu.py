@@ -794,7 +794,8 @@ class ConvexReLUSolution:
         produced the answer, else the one of the final working-set solve, if
         any: ``"CLARABEL"`` called directly, or a CVXPY solver).
     n_iter : int
-        First-order iterations (0 for ``"cvxpy"``).
+        Iterations of ``"fista"``: interior-point iterations, plus first-order
+        iterations if its fallback stage ran (0 for ``"cvxpy"``).
     converged : bool
         Whether the relative gap ``(objective − lower_bound)/|objective|`` met tol.
 
