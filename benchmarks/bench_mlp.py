@@ -16,12 +16,17 @@ fit spends its time (head solves, projections, the rest).
 
 Run from the repository root::
 
-    python benchmarks/bench_mlp.py [--repeats 3] [--threads 1] [--epochs 60]
+    python benchmarks/bench_mlp.py [--repeats 3] [--threads 1] [--epochs 60] [--floor]
+
+Fits of the two sides alternate (best of ``--repeats`` each), so load drift on
+the machine hits both alike. ``--floor`` also times the digits fit with its head
+solves and then also its projections skipped (timing-only; see ``Floor``).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import time
 import warnings
 from collections import defaultdict
@@ -42,15 +47,30 @@ from cvxdual.sets import MaxNorm, SpectralBall
 SEED = 0
 
 
-def best_time(make, X, y, repeats):
-    """Return (best fit time, last fitted model) over ``repeats`` fits."""
-    best, model = np.inf, None
+def fit_time(make, X, y):
+    """Return (fit time, fitted model)."""
+    model = make()
+    start = time.perf_counter()
+    model.fit(X, y)
+    return time.perf_counter() - start, model
+
+
+def best_times(makers, X, y, repeats, contexts=None):
+    """Best fit time and last model of each maker, the fits interleaved.
+
+    One fit of each maker per round (ours, sklearn's, ours, ...), so that the
+    load of this shared machine drifting during the run hits both sides alike;
+    ``contexts`` (one per maker, or None) wrap that maker's fits.
+    """
+    best = [np.inf] * len(makers)
+    models = [None] * len(makers)
+    contexts = contexts or [None] * len(makers)
     for _ in range(repeats):
-        model = make()
-        start = time.perf_counter()
-        model.fit(X, y)
-        best = min(best, time.perf_counter() - start)
-    return best, model
+        for i, make in enumerate(makers):
+            with contexts[i] if contexts[i] is not None else contextlib.nullcontext():
+                seconds, models[i] = fit_time(make, X, y)
+            best[i] = min(best[i], seconds)
+    return best, models
 
 
 class Profile:
@@ -60,8 +80,10 @@ class Profile:
         self.seconds = defaultdict(float)
         self.calls = defaultdict(int)
         self.methods = defaultdict(int)
+        self.total = 0.0  # time inside the context, over every use
 
     def __enter__(self):
+        self._start = time.perf_counter()
         self._solve, self._project = NormBoundedHead.solve, training.project
         profile = self
 
@@ -85,6 +107,50 @@ class Profile:
 
     def __exit__(self, *exc):
         NormBoundedHead.solve, training.project = self._solve, self._project
+        self.total += time.perf_counter() - self._start
+
+
+class Floor:
+    """Timing-only variants of the constrained fit (the models are NOT valid).
+
+    ``"no head solves"``: the head keeps its first solution (training._solve_head
+    returns the warm start after the initial solve); ``"no head solves, no
+    projections"``: the constrained layers are not projected either. What is
+    left is the cost of the network loop itself, to see how much of the ratio
+    to sklearn the exact solves and projections take.
+    """
+
+    def __init__(self, skip_projections):
+        self.skip_projections = skip_projections
+
+    def __enter__(self):
+        self._solve_head, self._project_layers = training._solve_head, training._project_layers
+        original = self._solve_head
+
+        def keep_first(head, features, y, sample_weight, warm_start, epoch):
+            if warm_start is None:
+                return original(head, features, y, sample_weight, warm_start, epoch)
+            return warm_start
+
+        training._solve_head = keep_first
+        if self.skip_projections:
+            training._project_layers = lambda sets, coefs, records: None
+        return self
+
+    def __exit__(self, *exc):
+        training._solve_head, training._project_layers = self._solve_head, self._project_layers
+
+
+def floor(data, make_ours, make_theirs, repeats):
+    """Fit time of the constrained network without its head solves / projections."""
+    X_train, _, y_train, _ = data
+    makers = [make_ours, make_ours, make_ours, make_theirs]
+    contexts = [None, Floor(False), Floor(True), None]
+    (t_full, t_nohead, t_bare, t_sk), _ = best_times(makers, X_train, y_train, repeats, contexts)
+    print("  floor (timing-only variants, not valid models; interleaved, best of "
+          f"{repeats}): sklearn {t_sk:.3f}s | ours {t_full:.3f}s ({t_full / t_sk:.2f}x) | "
+          f"without head solves {t_nohead:.3f}s ({t_nohead / t_sk:.2f}x) | without head "
+          f"solves and projections {t_bare:.3f}s ({t_bare / t_sk:.2f}x)")
 
 
 def split(X, y, stratify):
@@ -97,13 +163,12 @@ def split(X, y, stratify):
 
 def run(name, ours, theirs, data, repeats, threshold, metric):
     X_train, X_test, y_train, y_test = data
-    with Profile() as profile:
-        start = time.perf_counter()
-        t_ours, model = best_time(ours, X_train, y_train, repeats)
-        total = (time.perf_counter() - start) / repeats
+    profile = Profile()
+    (t_ours, t_theirs), (model, reference) = best_times(
+        [ours, theirs], X_train, y_train, repeats, [profile, None])
+    total = profile.total / repeats
     profile.seconds = {k: v / repeats for k, v in profile.seconds.items()}
     profile.calls = {k: v // repeats for k, v in profile.calls.items()}
-    t_theirs, reference = best_time(theirs, X_train, y_train, repeats)
     s_ours, s_theirs = model.score(X_test, y_test), reference.score(X_test, y_test)
     print(f"\n## {name}")
     print(f"  test {metric}: cvxdual {s_ours:.4f}  sklearn {s_theirs:.4f}  "
@@ -128,6 +193,8 @@ def main():
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--epochs", type=int, default=60)
+    parser.add_argument("--floor", action="store_true",
+                        help="also time the digits fit without head solves / projections")
     args = parser.parse_args()
     epochs = args.epochs
     common = dict(max_iter=epochs, tol=0.0, n_iter_no_change=epochs, random_state=SEED)
@@ -136,18 +203,27 @@ def main():
     with threadpool_limits(args.threads):
         X, y = load_digits(return_X_y=True)
         digits = split(X, y, stratify=True)
+
+        def ours():
+            return ConstrainedMLPClassifier(
+                (64, 64), layer_constraints=SpectralBall(2.0), head_radius=5.0, **common
+            )
+
+        def theirs():
+            return MLPClassifier((64, 64), **common)
+
         run(
             f"digits: hidden (64, 64), SpectralBall(2) on both layers, head radius 5, "
             f"{epochs} epochs",
-            lambda: ConstrainedMLPClassifier(
-                (64, 64), layer_constraints=SpectralBall(2.0), head_radius=5.0, **common
-            ),
-            lambda: MLPClassifier((64, 64), **common),
+            ours,
+            theirs,
             digits,
             args.repeats,
             0.02,
             "accuracy",
         )
+        if args.floor:
+            floor(digits, ours, theirs, args.repeats)
         X, y = make_friedman1(n_samples=2000, random_state=SEED)
         friedman = split(X, y, stratify=False)
         run(
