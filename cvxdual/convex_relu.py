@@ -439,10 +439,7 @@ def _cells(Q):
 
 def _essential(Q):
     """Rows of Q in coordinates of their span: the same sign vectors, full column rank."""
-    if Q.shape[0] == 0:
-        return Q[:, :0]
-    U, s, _ = np.linalg.svd(Q, full_matrices=False)
-    r = int(np.sum(s > max(Q.shape) * np.finfo(float).eps * max(s[0], 1e-300))) if s.size else 0
+    r, U, s, _ = _numerical_rank(Q)
     return U[:, :r] * s[:r]
 
 
@@ -561,8 +558,7 @@ def enumerate_patterns(X, *, fit_intercept: bool = True) -> np.ndarray:
             f"rays (more than {_MAX_RAY_SUBSETS}; n_samples={n}, rank(X̃)={r}); "
             "use sample_patterns"
         )
-    Q = U[:, :r] * s[:r]
-    signs = _cells(Q)
+    signs = _cells(U[:, :r] * s[:r])
     D = _unique_patterns((signs >= 0).T)
     # canonical order (lexicographic on the pattern bits) for reproducibility
     order = np.lexsort(D[::-1])
@@ -982,21 +978,29 @@ class _Certifier:
 # ---------------------------------------------------------------------------
 
 
-def _cone_interior_points(Xt, S):
+def _row_outer_products(X):
+    """``x_k x_kᵀ`` of every row, flattened: (n, d²); ``w @ result`` is ``Xᵀ diag(w) X``."""
+    n, d = X.shape
+    return (X[:, :, None] * X[:, None, :]).reshape(n, d * d)
+
+
+def _cone_interior_points(Xt, S, XX=None):
     """A strictly interior point ``u_c`` of each cone ``{u : S_c ∘ X̃u ≥ 0}``.
 
     The cone has an interior exactly when the signs ``S_c`` are linearly
     separable through the origin on the rows of ``X̃``; a batched damped Newton
     method on the (tiny-ridge) logistic fit of those signs finds a separator.
-    Returns ``U`` (d × P) and a boolean mask of the columns where one was found
-    within ``_INTERIOR_ITERS`` steps.
+    ``XX``: :func:`_row_outer_products` of ``Xt``, if already at hand. Returns
+    ``U`` (d × P) and a boolean mask of the columns where one was found within
+    ``_INTERIOR_ITERS`` steps.
     """
-    n, d = Xt.shape
+    d = Xt.shape[1]
     P = S.shape[1]
     U = np.zeros((d, P))
     found = np.zeros(P, dtype=bool)
     ridge = 1e-10 * max(float(np.sum(Xt * Xt)), 1e-300)
-    XX = (Xt[:, :, None] * Xt[:, None, :]).reshape(n, d * d)
+    if XX is None:
+        XX = _row_outer_products(Xt)
     live = np.arange(P)
     for _ in range(_INTERIOR_ITERS):
         M = S[:, live] * (Xt @ U[:, live])
@@ -1115,7 +1119,8 @@ def _ipm(cert, *, max_iter, tol, consider, verbose):
     if not rows.any():
         return False, 0, theta_full, mu_full
     XtL = Xt[rows]
-    U, found = _cone_interior_points(XtL, S[rows, :P])
+    XX = _row_outer_products(XtL)
+    U, found = _cone_interior_points(XtL, S[rows, :P], XX)
     cols = np.flatnonzero(np.concatenate([found, found]))
     m = cols.size
     if m == 0:
@@ -1132,7 +1137,6 @@ def _ipm(cert, *, max_iter, tol, consider, verbose):
     zQ[0] = z0
     F = MSc[:, :, None] * Xt[:, None, :]  # z = Σ_c F_c θ_c
     Fflat = F.reshape(n, m * d)
-    XX = (XtL[:, :, None] * XtL[:, None, :]).reshape(XtL.shape[0], d * d)
     degree = m * XtL.shape[0] + m
     eye = np.eye(d + 1)
     it = 0
@@ -1143,17 +1147,18 @@ def _ipm(cert, *, max_iter, tol, consider, verbose):
         sQ = np.vstack([tau, th])
         zp = np.einsum("ij,ij->i", MSc, E)
         hz = np.maximum(loss.second_derivative(zp, y), 0.0) / n
+        nu = loss.derivative(zp, y) / n
         rd = np.empty((d + 1, m))  # dual residual, rows (τ, θ)
         rd[0] = alpha - zQ[0]
-        rd[1:] = (Xt.T @ (MSc * (loss.derivative(zp, y) / n)[:, None]) - XtL.T @ (ScL * zL)
-                  - zQ[1:])
+        rd[1:] = Xt.T @ (MSc * nu[:, None]) - XtL.T @ (ScL * zL) - zQ[1:]
         mu = (float(np.sum(sL * zL)) + float(np.sum(sQ * zQ))) / degree
         theta_full[:] = 0.0
         theta_full[:, cols] = th
         mu_full[:] = 0.0
         mu_full[np.ix_(rows, cols)] = zL
-        obj = cert.primal(theta_full)
-        lb, _, _ = cert.lower_bound(theta_full, mu_full, refine=False)
+        # the certifier's objective and bound, from the predictions already at hand
+        obj = loss.value(zp, y) + alpha * float(np.linalg.norm(th, axis=0).sum())
+        lb, _, _ = cert.lower_bound(theta_full, mu_full, refine=False, nu=nu)
         gap = (obj - lb) / max(abs(obj), 1e-300)
         if verbose:
             logger.info("ipm: iter %d objective %.12g bound %.12g gap %.3g mu %.3g "

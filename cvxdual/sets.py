@@ -209,7 +209,7 @@ def _eigenpairs_above(gram: np.ndarray, threshold: float):
     vectors = np.empty((n, m))
     vectors[0] = z[0]
     vectors[1:] = lapack.dormqr(b"L", b"N", c[1:, :-1], tau, z[1:], max(1, 64 * m))[0]
-    scale = max(float(top[-1]), float(np.abs(values).max()))
+    scale = float(np.abs(values).max())
     residual = gram @ vectors - vectors * top
     if (np.abs(residual).max() > _EIG_CHECK_RTOL * scale
             or np.abs(vectors.T @ vectors - np.eye(m)).max() > _EIG_CHECK_RTOL):
@@ -465,12 +465,9 @@ class SpectralBall(_MatrixNormBall):
             eigenvalues, Q = np.linalg.eigh(gram)
             keep = eigenvalues > self.radius**2
             found = eigenvalues[keep], Q[:, keep]
-        sc = np.sqrt(found[0])
-        Qc = found[1]
-        clipped = sc > self.radius
-        if not clipped.any():
+        if found[0].size == 0:
             return V, {"norm": 0.0}
-        Qc, sc = Qc[:, clipped], sc[clipped]
+        sc, Qc = np.sqrt(found[0]), found[1]
         shrink = 1.0 - self.radius / sc
         W = V - (V @ Qc) * shrink @ Qc.T if tall else V - (Qc * shrink) @ (Qc.T @ V)
         return W, {"norm": float(np.sum(sc - self.radius))}
