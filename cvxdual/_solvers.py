@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import logging
 import warnings
+from collections import Counter
 from collections.abc import Sequence
 
 import cvxpy as cp
@@ -187,7 +188,12 @@ def solve(
             logger.debug("%s returned status %r on %s", name, status, what)
             if status != cp.OPTIMAL_INACCURATE:
                 break
-    tried = "; ".join(failures) if failures else "no installed solver supports it"
+    # The same failure under several settings of one solver is said once.
+    counts = Counter(failures)
+    tried = "; ".join(
+        f"{text} ({counts[text]} settings)" if counts[text] > 1 else text for text in counts
+    )
+    tried = tried or "no installed solver supports it"
     raise SolverError(f"Could not solve the {what} to optimality ({tried}).")
 
 

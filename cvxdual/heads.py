@@ -548,7 +548,10 @@ def _polish_l2(smooth: _Smooth, radius, theta, mu, tol, max_iter):
         a = scipy.linalg.cho_solve(factor, r1, check_finite=False)
         c = scipy.linalg.cho_solve(factor, mask * theta, check_finite=False)
         pt = mask * theta
-        d_mu = (r2 - float(pt @ a)) / float(pt @ c)
+        curvature = float(pt @ c)
+        if not curvature > 0:  # Pθ = 0 or a broken factor: no step in μ
+            return None
+        d_mu = (r2 - float(pt @ a)) / curvature
         theta = theta - a - c * d_mu
         mu = mu + d_mu
     return None
@@ -697,7 +700,10 @@ def _solve_l2_chord(smooth: _Smooth, radius, theta, mu, factor, tol):
         previous = residual
         ac = factor.solve(np.column_stack([r1, pt]))
         a, c = ac[:, 0], ac[:, 1]
-        d_mu = (r2 - float(pt @ a)) / float(pt @ c)
+        curvature = float(pt @ c)
+        if not curvature > 0:  # Pθ = 0 or a broken factor: no step in μ
+            return None
+        d_mu = (r2 - float(pt @ a)) / curvature
         theta = theta - a - c * d_mu
         mu = mu + d_mu
     return None
@@ -1257,9 +1263,14 @@ class NormBoundedHead:
 
     def _solve_fast(self, Phi, Y, weights, warm_start) -> HeadSolution | None:
         # Diverging trial steps (e.g. an unbounded unpenalised problem) may
-        # overflow; such a solve fails its checks and CVXPY takes over.
-        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            solution = self._solve_fast_unchecked(Phi, Y, weights, warm_start)
+        # overflow; such a solve fails its checks and CVXPY takes over, as it
+        # does when extreme data break the arithmetic of the fast solver.
+        try:
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                solution = self._solve_fast_unchecked(Phi, Y, weights, warm_start)
+        except (ArithmeticError, np.linalg.LinAlgError) as exc:
+            logger.info("fast head solver failed (%s: %s)", type(exc).__name__, exc)
+            return None
         if solution is None or not (
             np.isfinite(solution.objective)
             and np.all(np.isfinite(solution.coef))

@@ -348,6 +348,32 @@ def test_falls_back_to_cvxpy_when_fast_solver_fails(monkeypatch):
         NormBoundedHead("squared", L2Ball(0.3), solver="fast").solve(Phi, y)
 
 
+@pytest.mark.parametrize("error", [ZeroDivisionError, OverflowError, np.linalg.LinAlgError])
+def test_arithmetic_errors_in_the_fast_solver_fall_back_to_cvxpy(monkeypatch, error):
+    def broken(*args, **kwargs):
+        raise error("test")
+
+    monkeypatch.setattr(heads, "_solve_l2", broken)
+    Phi, y = _problem("squared", seed=19)
+    fallback = NormBoundedHead("squared", L2Ball(0.3)).solve(Phi, y)
+    exact = NormBoundedHead("squared", L2Ball(0.3), solver="cvxpy").solve(Phi, y)
+    assert fallback.method == "cvxpy"
+    np.testing.assert_array_equal(fallback.coef, exact.coef)
+    with pytest.raises(SolverError, match="fast solver did not converge"):
+        NormBoundedHead("squared", L2Ball(0.3), solver="fast").solve(Phi, y)
+
+
+def test_kkt_iterations_give_up_without_a_step_in_mu():
+    # From W = 0 the KKT step has no μ-direction (Pθ = 0): both KKT iterations
+    # return None (the caller then solves from scratch) instead of dividing by 0.
+    Phi, y = _problem("squared", seed=20)
+    loss = get_loss("squared")
+    smooth = heads._Smooth(loss, Phi, loss.encode_targets(y), np.full(40, 1 / 40), True)
+    theta = np.zeros(smooth.p1 * smooth.K)
+    assert heads._solve_l2_chord(smooth, 0.3, theta, 1.0, None, 1e-9) is None
+    assert heads._polish_l2(smooth, 0.3, theta, 1.0, 1e-9, 10) is None
+
+
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [

@@ -17,7 +17,15 @@ import cvxdual.estimators._mlp as mlp_module
 from cvxdual.estimators._mlp import ConstrainedMLPClassifier, ConstrainedMLPRegressor
 from cvxdual.exceptions import DivergenceError, SolverError
 from cvxdual.heads import NormBoundedHead
-from cvxdual.sets import L2Ball, LinfBall, MaxNorm, NonNegative, Polyhedron, SpectralBall
+from cvxdual.sets import (
+    Box,
+    L2Ball,
+    LinfBall,
+    MaxNorm,
+    NonNegative,
+    Polyhedron,
+    SpectralBall,
+)
 from cvxdual.training import ACTIVE_TOL
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -97,6 +105,18 @@ def test_constraint_sets_are_copied_not_mutated(digits_like):
     assert clf.layer_constraints is sets and sets[1] is None and sets[0] is S
     assert repr(sets) == repr(before) and S.radius == 0.5
     assert clf.layer_constraints_[0] is not S
+    # One set for every layer, holding arrays: neither the set nor its arrays change.
+    lower, upper = np.full((6, 5), -0.2), np.full((6, 5), 0.3)
+    box = Box(lower, upper)
+    saved = box.lower.copy(), box.upper.copy()
+    reg = ConstrainedMLPRegressor(
+        (5,), layer_constraints=box, max_iter=2, random_state=0
+    ).fit(X, y * 1.0)
+    assert reg.layer_constraints is box and reg.layer_constraints_[0] is not box
+    np.testing.assert_array_equal(box.lower, saved[0])
+    np.testing.assert_array_equal(box.upper, saved[1])
+    assert np.all(box.lower == -0.2) and np.all(lower == -0.2) and np.all(upper == 0.3)
+    assert box.violation(reg.coefs_[0]) <= 1e-12
 
 
 def test_same_random_state_same_model(digits_like):
@@ -111,18 +131,19 @@ def test_same_random_state_same_model(digits_like):
     assert not np.array_equal(a.coefs_[0], c.coefs_[0])
 
 
-def test_pipeline_and_grid_search_over_head_radius(digits_like):
+@pytest.mark.parametrize("Estimator", [ConstrainedMLPClassifier, ConstrainedMLPRegressor])
+def test_pipeline_and_grid_search_over_head_radius(Estimator, digits_like):
     X, y = digits_like
-    pipe = make_pipeline(
-        StandardScaler(), ConstrainedMLPClassifier((6,), max_iter=3, random_state=0)
-    )
-    search = GridSearchCV(
-        pipe, {"constrainedmlpclassifier__head_radius": [0.5, 5.0]}, cv=2
-    ).fit(X, y)
-    assert search.best_params_["constrainedmlpclassifier__head_radius"] in (0.5, 5.0)
+    if Estimator is ConstrainedMLPRegressor:
+        y = X[:, 0] - 2.0 * X[:, 1] ** 2
+    pipe = make_pipeline(StandardScaler(), Estimator((6,), max_iter=3, random_state=0))
+    name = f"{Estimator.__name__.lower()}__head_radius"
+    search = GridSearchCV(pipe, {name: [0.5, 5.0]}, cv=2).fit(X, y)
+    assert search.best_params_[name] in (0.5, 5.0)
+    assert len(search.cv_results_["mean_test_score"]) == 2
     best = search.best_estimator_[-1]
-    bound = best.head_radius
-    assert np.linalg.norm(best.head_coef_) <= bound * (1 + 1e-8)
+    assert best.head_radius == search.best_params_[name]
+    assert np.linalg.norm(best.head_coef_) <= best.head_radius * (1 + 1e-8)
     assert search.predict(X).shape == (150,)
 
 
@@ -150,12 +171,25 @@ def test_regressor_multi_output_and_unbounded_head():
     assert not reg.dual_history_[0]["head"]["active"]
 
 
-def test_early_stopping_returns_best_epoch(digits_like):
+def test_early_stopping_returns_best_epoch(monkeypatch, digits_like):
     X, y = digits_like
+    seen = []
+
+    def recording(X_train, y_train, *args, **kwargs):
+        seen.append(np.asarray(y_train))
+        return mlp_module.train.__wrapped__(X_train, y_train, *args, **kwargs)
+
+    recording.__wrapped__ = mlp_module.train
+    monkeypatch.setattr(mlp_module, "train", recording)
     clf = ConstrainedMLPClassifier(
         (6,), early_stopping=True, validation_fraction=0.2, n_iter_no_change=2,
         max_iter=30, random_state=0, learning_rate_init=0.01,
     ).fit(X, y)  # fmt: skip
+    # The loop trains on the other 80% of the rows, stratified.
+    (y_train,) = seen
+    assert y_train.shape == (120,)  # class indices of the multinomial head
+    counts = np.bincount(y_train.astype(int), minlength=3)
+    assert np.all(np.abs(counts - 0.8 * np.bincount(y)) <= 1)
     assert len(clf.validation_scores_) == clf.n_iter_ == len(clf.dual_history_)
     assert clf.best_validation_score_ == max(clf.validation_scores_)
     assert clf.validation_scores_[clf.best_epoch_ - 1] == clf.best_validation_score_
@@ -210,17 +244,64 @@ def test_failed_head_solve_stops_fit_naming_the_epoch(monkeypatch, digits_like):
     assert not hasattr(clf, "coefs_")
 
 
-def test_divergence_is_reported_and_leaves_no_weights(digits_like):
-    X, y = digits_like
+@pytest.mark.parametrize(
+    "estimator, data",
+    [
+        *[
+            (
+                ConstrainedMLPRegressor(
+                    (4,), solver="sgd", learning_rate_init=1e308, max_iter=5, random_state=seed
+                ),
+                "digits_like",
+            )
+            for seed in range(4)
+        ],
+        # Features ~1e50 once broke the fast head solver's arithmetic (ZeroDivisionError).
+        (
+            ConstrainedMLPRegressor(
+                (5,), learning_rate_init=1e50, head_radius=1.0, max_iter=8, random_state=0
+            ),
+            "regression",
+        ),
+        (
+            ConstrainedMLPClassifier(
+                (4,), activation="identity", solver="sgd", learning_rate_init=1e308,
+                max_iter=5, random_state=0,
+            ),
+            "digits_like",
+        ),
+    ],
+)  # fmt: skip
+def test_divergence_is_reported_and_leaves_no_weights(estimator, data, digits_like):
+    if data == "regression":
+        X, y = make_regression(n_samples=80, n_features=5, random_state=0)
+    else:
+        X, y = digits_like
+        y = y if isinstance(estimator, ConstrainedMLPClassifier) else y * 1.0
     # Non-finite weights raise DivergenceError; finite but astronomically large
     # features make the head solve fail first (SolverError): both give the advice.
-    for seed in range(4):
-        reg = ConstrainedMLPRegressor(
-            (4,), solver="sgd", learning_rate_init=1e308, max_iter=5, random_state=seed
-        )
-        with pytest.raises((DivergenceError, SolverError), match=r"(?i)lower the learning rate"):
-            reg.fit(X, y.astype(float))
-        assert not hasattr(reg, "coefs_")
+    with pytest.raises(
+        (DivergenceError, SolverError), match=r"(?i)at epoch \d+.*lower the learning rate"
+    ):
+        estimator.fit(X, y)
+    assert not hasattr(estimator, "coefs_")
+
+
+def test_head_falls_back_to_cvxpy_inside_fit(monkeypatch, digits_like):
+    X, y = digits_like
+
+    def broken(self, *args, **kwargs):
+        raise ZeroDivisionError("test")
+
+    monkeypatch.setattr(NormBoundedHead, "_solve_fast_unchecked", broken)
+    clf = ConstrainedMLPClassifier(
+        (5,), layer_constraints=SpectralBall(1.0), head_radius=1.0, max_iter=3, random_state=0
+    ).fit(X, y)
+    assert clf.n_iter_ == len(clf.dual_history_) == 3
+    features = mlp_module.forward(X, clf.coefs_, clf.intercepts_, clf.activation)[-1]
+    exact = NormBoundedHead("multinomial", L2Ball(1.0), solver="cvxpy").solve(features, y)
+    np.testing.assert_allclose(clf.head_coef_, exact.coef, atol=1e-12)
+    assert clf.duals_["head"]["norm"] == exact.duals["norm"]
 
 
 def test_convergence_warning_when_max_iter_is_too_small(digits_like):

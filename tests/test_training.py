@@ -8,9 +8,11 @@ import numpy as np
 import pytest
 from sklearn.exceptions import ConvergenceWarning
 
+import cvxdual.training as training
 from cvxdual.exceptions import DivergenceError, SolverError
 from cvxdual.heads import NormBoundedHead
 from cvxdual.network import SGD, Adam, backward, forward, init_params
+from cvxdual.projection import project
 from cvxdual.sets import L1Ball, L2Ball, MaxNorm, NonNegative, Polyhedron, SpectralBall
 from cvxdual.training import ACTIVE_TOL, dual_history_table, train
 
@@ -144,6 +146,12 @@ def test_constrained_layers_and_head_stay_feasible_and_duals_are_recorded():
         stats = record["head"]["sample_duals"]
         assert 0 <= stats["mean_abs"] <= stats["max_abs"] <= stats["l2"]
     last = result.dual_history[-1]
+    nu = np.abs(result.head_solution.sample_duals)  # the last epoch's head solve
+    assert last["head"]["sample_duals"] == {
+        "mean_abs": pytest.approx(nu.mean(), rel=1e-12),
+        "max_abs": pytest.approx(nu.max(), rel=1e-12),
+        "l2": pytest.approx(np.linalg.norm(nu), rel=1e-12),
+    }
     # The initial weights lie far outside these small balls: they stay binding.
     assert last["layers"][0]["active"] and last["layers"][1]["active"]
     assert np.linalg.norm(result.coefs[0], 2) == pytest.approx(0.3, rel=1e-8)
@@ -184,16 +192,22 @@ def test_inputs_are_not_modified_and_runs_are_reproducible():
 
 
 class _CountingHead:
-    """Wraps a head: counts solves, and can fail at a given call."""
+    """Wraps a head: counts solves, records warm starts, can fail at a given call."""
 
     def __init__(self, head, fail_at=None):
         self.head, self.fail_at, self.calls = head, fail_at, 0
+        self.warm_starts, self.solutions = [], []
 
     def solve(self, features, y, sample_weight=None, warm_start=None):
         self.calls += 1
+        self.warm_starts.append(warm_start)
         if self.calls == self.fail_at:
             raise SolverError("Could not solve the head problem to optimality (test).")
-        return self.head.solve(features, y, sample_weight=sample_weight, warm_start=warm_start)
+        solution = self.head.solve(
+            features, y, sample_weight=sample_weight, warm_start=warm_start
+        )
+        self.solutions.append(solution)
+        return solution
 
 
 def test_head_is_resolved_each_epoch_and_every_k_steps():
@@ -211,6 +225,30 @@ def test_head_is_resolved_each_epoch_and_every_k_steps():
     head = _CountingHead(NormBoundedHead("squared"))
     train(X, y, coefs, intercepts, head, batch_size=5, max_iter=3)
     assert head.calls == 1 + 3
+    # The initial solve starts cold; each later one from the solution before it.
+    assert head.warm_starts[0] is None
+    assert all(w is s for w, s in zip(head.warm_starts[1:], head.solutions[:-1], strict=True))
+
+
+def test_constrained_layers_are_projected_after_every_step(monkeypatch):
+    X, y = _data("real", n=20)
+    coefs, intercepts = init_params([3, 4, 2], random_state=0)
+    calls = []
+
+    def counting(V, S, **kwargs):
+        calls.append((V.shape, S))
+        return project(V, S, **kwargs)
+
+    monkeypatch.setattr(training, "project", counting)
+    S = SpectralBall(0.5)
+    result = train(
+        X, y, coefs, intercepts, NormBoundedHead("squared"), layer_constraints=[None, S],
+        batch_size=5, max_iter=3,
+    )  # fmt: skip
+    # 4 steps per epoch: the initial weights, then once after each of the 12 steps,
+    # and only the constrained layer (1, of shape (4, 2)).
+    assert result.t == 12
+    assert calls == [((4, 2), S)] * (1 + 12)
 
 
 @pytest.mark.parametrize("fail_at, words", [(1, "epoch 0"), (3, "at epoch 2")])

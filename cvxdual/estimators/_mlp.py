@@ -254,7 +254,12 @@ _SHARED_PARAMS_DOC = """
         Norm of the head's bound ``‖W‖ ≤ head_radius`` (Frobenius, entrywise
         ℓ1 or entrywise max).
     head_solver : str, default="auto"
-        ``solver`` of :class:`cvxdual.heads.NormBoundedHead`.
+        ``solver`` of :class:`cvxdual.heads.NormBoundedHead`. With ``"auto"``
+        a head solve the fast solver cannot certify is re-solved by CVXPY, and
+        CVXPY (``"auto"`` or ``"cvxpy"``) tries the installed solvers in turn;
+        ``"fast"`` or a CVXPY solver's name (e.g. ``"CLARABEL"``) is used alone.
+        If no attempt is optimal, ``fit`` raises :class:`cvxdual.SolverError`
+        naming the epoch.
     head_solve_every : int or None, default=None
         Besides the end of every epoch, also re-solve the head on all training
         rows every this many optimizer steps."""
@@ -319,7 +324,9 @@ class ConstrainedMLPClassifier(ClassifierMixin, _BaseConstrainedMLP):
         has no minimiser when the classes are separable).
     head_loss : {{"log_loss", "squared_hinge"}}, default="log_loss"
         Head loss: logistic (binary) or multinomial (multiclass) log-loss, or
-        the squared hinge (binary targets only).
+        the squared hinge (binary targets only). The plain hinge is not offered:
+        it is not differentiable, so its optimal value has no envelope gradient
+        to train the hidden layers with.
 
     Attributes
     ----------
@@ -335,7 +342,7 @@ class ConstrainedMLPClassifier(ClassifierMixin, _BaseConstrainedMLP):
     --------
     >>> import numpy as np
     >>> from sklearn.datasets import make_classification
-    >>> from cvxdual.estimators._mlp import ConstrainedMLPClassifier
+    >>> from cvxdual import ConstrainedMLPClassifier
     >>> from cvxdual.sets import SpectralBall
     >>> X, y = make_classification(n_samples=60, n_features=4, random_state=0)
     >>> clf = ConstrainedMLPClassifier((8,), layer_constraints=SpectralBall(1.0),
@@ -550,7 +557,7 @@ class ConstrainedMLPRegressor(RegressorMixin, _BaseConstrainedMLP):
     --------
     >>> import numpy as np
     >>> from sklearn.datasets import make_regression
-    >>> from cvxdual.estimators._mlp import ConstrainedMLPRegressor
+    >>> from cvxdual import ConstrainedMLPRegressor
     >>> from cvxdual.sets import MaxNorm
     >>> X, y = make_regression(n_samples=60, n_features=3, noise=0.1, random_state=0)
     >>> reg = ConstrainedMLPRegressor((16,), layer_constraints=MaxNorm(2.0),
