@@ -50,9 +50,12 @@ def check_finite_array(
     >>> check_finite_array([[1, 2]], "V").dtype
     dtype('float64')
     """
+    if np.iscomplexobj(value):
+        # as scikit-learn's check_array: casting would silently drop the imaginary part
+        raise ValueError(f"Complex data not supported: {name} must be an array of real numbers.")
     try:
         array = np.array(value, dtype=np.float64) if copy else np.asarray(value, np.float64)
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, OverflowError) as exc:
         raise ValueError(f"{name} must be an array of real numbers: {exc}") from exc
     if ndim is not None and array.ndim not in ndim:
         allowed = " or ".join(f"{d}-D" for d in ndim)

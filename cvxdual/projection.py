@@ -232,7 +232,6 @@ def project(
         raise ValueError(f"method must be one of {_METHODS}, got {method!r}")
     if not isinstance(S, ConvexSet):
         raise ValueError(f"S must be a cvxdual.sets.ConvexSet, got {S!r}")
-    original = V
     if method == "closed_form" and not S.has_closed_form:
         raise ValueError(
             f"{type(S).__name__} has no closed-form projection; use method='auto' or 'cvxpy'."
@@ -246,7 +245,8 @@ def project(
     S.check_shape(V.shape)
     if closed_form:
         weights, duals = S.project_closed_form(V)
-        if isinstance(original, np.ndarray) and np.may_share_memory(weights, original):
+        if np.may_share_memory(weights, V):
+            # V may be a view of the user's buffer (any array-like), or read-only
             weights = weights.copy()
         return ProjectionResult(weights, duals, "optimal", "closed_form")
     solver = _solvers.check_solver(solver)

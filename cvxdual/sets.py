@@ -159,11 +159,20 @@ def _simplex_threshold(values: np.ndarray, total: float) -> float:
     the current support and drops entries at or below it. Both steps keep the
     exact support, hence the same τ as the sort-based formula.
     """
-    support = values[values > values.max() - total]
-    tau = (support.sum() - total) / support.size
+    top = values.max()
+    # ``>=`` keeps the maximum even when ``total`` is below its rounding (then τ = max)
+    support = values[values >= top - total]
+    with np.errstate(over="ignore", invalid="ignore"):
+        excess = support.sum() - total
+    if not np.isfinite(excess):
+        # The sum of huge entries overflows: τ(v, t) = c τ(v / c, t / c).
+        c = float(np.abs(values).max())
+        return c * _simplex_threshold(values / c, total / c)
+    tau = excess / support.size
     while True:
         kept = support[support > tau]
-        if kept.size == support.size:
+        # (None kept: τ is the maximum to rounding, total being below its ulp.)
+        if kept.size == support.size or kept.size == 0:
             return float(tau)
         support = kept
         tau = (support.sum() - total) / support.size
@@ -211,15 +220,22 @@ def _eigenpairs_above(gram: np.ndarray, threshold: float):
     vectors[1:] = lapack.dormqr(b"L", b"N", c[1:, :-1], tau, z[1:], max(1, 64 * m))[0]
     scale = float(np.abs(values).max())
     residual = gram @ vectors - vectors * top
-    if (np.abs(residual).max() > _EIG_CHECK_RTOL * scale
-            or np.abs(vectors.T @ vectors - np.eye(m)).max() > _EIG_CHECK_RTOL):
+    # (written so that NaN fails the test)
+    if not (np.abs(residual).max() <= _EIG_CHECK_RTOL * scale
+            and np.abs(vectors.T @ vectors - np.eye(m)).max() <= _EIG_CHECK_RTOL):
         return None
     return top, vectors
 
 
-# SpectralBall projects through V's Gram matrix: entries outside this range are
-# rescaled first (their squares would overflow or lose precision to underflow)
-_GRAM_SAFE = (1e-100, 1e100)
+# SpectralBall projects through V's Gram matrix when max |V| is in this range
+# (LAPACK's inverse iteration squares the Gram matrix's entries: beyond about
+# 1e±75 they overflow or underflow) and r >= _GRAM_MIN_RATIO σ_max (the Gram
+# matrix's eigenvalues are exact to eps λ_max, so σ near r carries a relative
+# error of eps (σ_max / r)²); otherwise it uses an SVD.
+_GRAM_SAFE = (1e-70, 1e70)
+_GRAM_MIN_RATIO = 1e-3
+# Sums of squares below this have lost digits to underflow: norms rescale first.
+_SQUARES_TINY = 1e-280
 # workspace sizes of sytrd, cached by size (the query costs as much as a small call)
 _SYTRD_LWORK: dict = {}
 # residual / orthogonality (relative) the selected eigenvectors must reach
@@ -230,10 +246,11 @@ def _column_norms(V: np.ndarray) -> np.ndarray:
     """Euclidean norms of the columns (of the whole vector if 1-D), safe from overflow."""
     # einsum neither warns on overflow nor allocates V*V.
     squares = np.einsum("ij,ij->j", V, V) if V.ndim == 2 else np.einsum("i,i->", V, V)[None]
-    if np.isfinite(squares.sum()):
+    if np.isfinite(squares.sum()) and squares.min() >= _SQUARES_TINY:
         return np.sqrt(squares)
-    # Entries near sqrt(max float) overflow the squares: rescale by the largest.
-    # (With NaN or inf in V the result is NaN or inf, which callers detect.)
+    # Entries near sqrt(max float) overflow the squares, entries near sqrt(min
+    # float) underflow them: rescale by the largest. (Zero columns come here too,
+    # and with NaN or inf in V the result is NaN or inf, which callers detect.)
     with np.errstate(invalid="ignore"):
         scale = np.abs(V).max(axis=0)
         scale = np.where(scale > 0, scale, 1.0)
@@ -245,9 +262,9 @@ def _column_norms(V: np.ndarray) -> np.ndarray:
 
 def _frobenius(V: np.ndarray) -> float:
     flat = V.reshape(-1)
-    with np.errstate(over="ignore"):
+    with np.errstate(over="ignore", under="ignore"):
         squares = flat @ flat  # BLAS dot: 3x faster than einsum on large vectors
-    if np.isfinite(squares):
+    if np.isfinite(squares) and squares >= _SQUARES_TINY:
         return float(np.sqrt(squares))
     return float(_column_norms(flat)[0])
 
@@ -349,7 +366,9 @@ class L1Ball(_NormBall):
 
     def project_closed_form(self, V):
         a = np.abs(V)
-        if a.sum() <= self.radius:
+        with np.errstate(over="ignore"):  # an overflowing sum is outside the ball
+            inside = a.sum() <= self.radius
+        if inside:
             return V, {"norm": 0.0}
         theta = _simplex_threshold(a.ravel(), self.radius)
         return np.sign(V) * np.maximum(a - theta, 0.0), {"norm": theta}
@@ -446,31 +465,51 @@ class SpectralBall(_MatrixNormBall):
         return {"norm": cp.sigma_max(W) <= self.radius}
 
     def project_closed_form(self, V):
-        # Eigendecomposition of the smaller Gram matrix instead of an SVD
-        # (about 3x faster for 64x64). Only directions with σ > r change, and
-        # for those σ² ≥ r² keeps the Gram matrix's rounding (eps·σ_max²)
-        # harmless: W and the dual agree with an SVD clip to ~1e-13 relative.
-        scale = float(np.max(np.abs(V))) if V.size else 0.0
-        if (scale > 0 and not _GRAM_SAFE[0] < scale < _GRAM_SAFE[1]
-                and 0 < self.radius / scale < np.inf):
-            # entries whose squares would overflow or underflow: the ball is
-            # homogeneous, Π_r(V) = s Π_{r/s}(V/s), and so is its dual
-            W, duals = SpectralBall(self.radius / scale).project_closed_form(V / scale)
-            return W * scale, {"norm": duals["norm"] * scale}
-        tall = V.shape[0] >= V.shape[1]
-        gram = V.T @ V if tall else V @ V.T
-        # only the eigenpairs with σ > r are needed (see _eigenpairs_above)
-        found = _eigenpairs_above(gram, self.radius**2)
+        r = self.radius
+        scale = float(np.max(np.abs(V)))
+        if scale == 0.0 or r >= np.sqrt(V.size) * scale:
+            # ‖V‖₂ <= ‖V‖_F <= sqrt(mn) max|V| <= r: inside.
+            return V, {"norm": 0.0}
+        if _GRAM_SAFE[0] < scale < _GRAM_SAFE[1] and r >= _GRAM_MIN_RATIO * scale:
+            found = self._gram_eigenpairs(V)
+            if found is not None and (found[0].size == 0
+                                      or r * r >= _GRAM_MIN_RATIO**2 * found[0][-1]):
+                if found[0].size == 0:
+                    return V, {"norm": 0.0}
+                sc, Qc = np.sqrt(found[0]), found[1]
+                shrink = 1.0 - r / sc
+                if V.shape[0] >= V.shape[1]:
+                    W = V - (V @ Qc) * shrink @ Qc.T
+                else:
+                    W = V - (Qc * shrink) @ (Qc.T @ V)
+                return W, {"norm": float(np.sum(sc - r))}
+        # Extreme scales, or r far below σ_max: an SVD, with the clipped matrix
+        # rebuilt from its terms (W = V - ... would cancel to rounding noise > r).
+        U, sigma, Vt = np.linalg.svd(V, full_matrices=False)
+        above = sigma > r
+        if not above.any():
+            return V, {"norm": 0.0}
+        return (U * np.minimum(sigma, r)) @ Vt, {"norm": float(np.sum(sigma[above] - r))}
+
+    def _gram_eigenpairs(self, V):
+        """Eigenpairs of the smaller Gram matrix with eigenvalue above r², or None.
+
+        An eigendecomposition of the Gram matrix instead of an SVD: about 3x
+        faster for 64 x 64. Only directions with σ > r change, and for those
+        σ² >= r² keeps the Gram matrix's rounding (eps σ_max²) harmless: W and
+        the dual agree with an SVD clip to ~1e-13 relative. Only the eigenpairs
+        above r² are computed (see _eigenpairs_above).
+        """
+        gram = V.T @ V if V.shape[0] >= V.shape[1] else V @ V.T
+        threshold = self.radius * self.radius
+        found = _eigenpairs_above(gram, threshold)
         if found is None:
             eigenvalues, Q = np.linalg.eigh(gram)
-            keep = eigenvalues > self.radius**2
+            keep = eigenvalues > threshold
             found = eigenvalues[keep], Q[:, keep]
-        if found[0].size == 0:
-            return V, {"norm": 0.0}
-        sc, Qc = np.sqrt(found[0]), found[1]
-        shrink = 1.0 - self.radius / sc
-        W = V - (V @ Qc) * shrink @ Qc.T if tall else V - (Qc * shrink) @ (Qc.T @ V)
-        return W, {"norm": float(np.sum(sc - self.radius))}
+        if not (np.all(np.isfinite(found[0])) and np.all(np.isfinite(found[1]))):
+            return None
+        return found
 
     def norm(self, W):
         return float(np.linalg.norm(np.asarray(W, dtype=float), 2))
@@ -922,7 +961,7 @@ class CvxpySet(ConvexSet):
         super().check_shape(shape)
         try:
             self.constraints(cp.Variable(tuple(shape)))
-        except ValueError as exc:
+        except Exception as exc:  # whatever the user's function raises on this shape
             raise ValueError(
                 f"CvxpySet function cannot constrain weights of shape {tuple(shape)}: {exc}"
             ) from exc

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import cvxpy as cp
 import numpy as np
+import scipy.sparse
 from cvxpy.constraints import Equality, Inequality, NonNeg, NonPos, Zero
 
 from . import _solvers
@@ -201,6 +202,9 @@ def _affine_stationarity(V, W, S, duals):
         jacobian = g.grad[X]  # (X.size, g.size) in CVXPY's column-major order
         if jacobian is None:
             continue
+        if not scipy.sparse.issparse(jacobian):
+            # one entry and one row give a scalar
+            jacobian = np.reshape(np.asarray(jacobian, dtype=float), (X.size, g.size))
         y = np.asarray(duals[key], dtype=float)
         gradient = gradient + jacobian @ np.broadcast_to(y, g.shape).ravel(order="F")
     return float(np.linalg.norm(gradient))

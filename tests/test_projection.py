@@ -456,7 +456,7 @@ def test_selected_eigenpairs_defer_to_eigh_when_the_matrix_splits():
                                np.diag([1.5, 1.0, 1.5, 0.5]), atol=1e-15)
 
 
-@pytest.mark.parametrize("scale", [1e-200, 1e-120, 1e120, 1e200])
+@pytest.mark.parametrize("scale", [1e-200, 1e-120, 1e-72, 1e72, 1e78, 1e120, 1e200])
 def test_spectral_projection_at_extreme_scales(scale, rng):
     # through the Gram matrix, entries ~1e±200 would over/underflow: the
     # projection is homogeneous and is computed on V / max|V|
@@ -465,3 +465,84 @@ def test_spectral_projection_at_extreme_scales(scale, rng):
     result = project(V * scale, SpectralBall(0.5 * scale))
     np.testing.assert_allclose(result.weights / scale, W_ref, atol=1e-12)
     assert result.duals["norm"] / scale == pytest.approx(dual_ref, rel=1e-12)
+
+
+@pytest.mark.parametrize("ratio", [1e-2, 1e-4, 1e-9, 1e-20])
+def test_spectral_projection_with_radius_far_below_the_norm(ratio, rng):
+    # W = V - ... would cancel to rounding noise larger than r: the projection
+    # stays feasible and equal to the SVD clip relative to r.
+    V = rng.normal(size=(12, 9))
+    V[:, :3] = 0.0  # rank deficient: zero singular values
+    r = ratio * np.linalg.norm(V, 2)
+    W_ref, dual_ref = _svd_clip(V, r)
+    result = project(V, SpectralBall(r))
+    assert np.linalg.norm(result.weights, 2) <= r * (1 + 1e-9)
+    np.testing.assert_allclose(result.weights / r, W_ref / r, atol=1e-8)
+    assert result.duals["norm"] == pytest.approx(dual_ref, rel=1e-12)
+
+
+@pytest.mark.parametrize(
+    "V, S",
+    [
+        (np.full((2, 2), 1e300), SpectralBall(1e-300)),
+        (np.full((3, 3), 1e300) + np.diag([1e300, 0, 0]), SpectralBall(1e-300)),
+        (np.eye(3) * 1e-120, SpectralBall(1e40)),
+        (np.eye(2), SpectralBall(1e155)),
+        (np.full(4, 1e-300), L2Ball(1e-300)),
+        (np.full((4, 1), 1e-300), MaxNorm(1e-300)),
+        (np.array([1.0, 0.5]), L1Ball(1e-17)),
+        (np.array([1e308, 1e308]), L1Ball(1.0)),
+        (np.diag([1.0, 0.5]), NuclearBall(1e-17)),
+        (np.array([1e17, 0.0]), Simplex(1.0)),
+    ],
+)
+def test_projections_at_the_limits_of_floating_point_stay_finite_and_feasible(V, S):
+    # Once NaN / inf (0/0 in the simplex threshold), OverflowError (r² of a Python
+    # float), V returned unchanged (underflowing squares) or infeasible output.
+    result = project(V, S)
+    assert np.all(np.isfinite(result.weights))
+    assert all(np.all(np.isfinite(v)) for v in result.duals.values())
+    scale = float(np.max(np.abs(V)))
+    assert S.violation(result.weights) <= 1e-12 * scale
+    if isinstance(S, (L2Ball, MaxNorm, SpectralBall)) and S.norm(V) > S.radius:
+        # the bound binds, to rounding relative to the radius
+        assert S.norm(result.weights) == pytest.approx(S.radius, rel=1e-12)
+
+
+def test_weights_never_alias_array_like_input():
+    import array
+
+    buffer = array.array("d", [0.1, 0.2])
+    for S in (L2Ball(1.0), L1Ball(1.0), LinfBall(1.0)):
+        result = project(buffer, S)
+        result.weights[0] = 99.0
+        assert buffer[0] == 0.1
+    V = np.array([[0.1, 0.2], [0.0, 0.1]])
+    V.setflags(write=False)
+    assert project(V, SpectralBall(1.0)).weights.flags.writeable
+
+
+@pytest.mark.parametrize(
+    "V, match",
+    [
+        (np.array([1 + 5j, 0.0]), "Complex data not supported"),
+        ([10**400], "array of real numbers"),
+    ],
+)
+def test_complex_and_overflowing_input_are_rejected(V, match):
+    with pytest.raises(ValueError, match=match):
+        project(V, L2Ball(10.0))
+
+
+@pytest.mark.parametrize("S", [Box(-1.0, 1.0), NonNegative(), Simplex(1.0)])
+@pytest.mark.parametrize("shape", [(1,), (1, 1)])
+def test_kkt_check_of_single_entry_affine_sets(S, shape):
+    V = np.full(shape, 2.0 if not isinstance(S, NonNegative) else -2.0)
+    residuals = projection_kkt(V, S, project(V, S))
+    assert max(vars(residuals).values()) <= 1e-12
+
+
+def test_cvxpy_set_whose_function_fails_on_a_shape_gives_a_value_error():
+    S = CvxpySet(lambda W: {"first": W[5] <= 1})
+    with pytest.raises(ValueError, match="cannot constrain weights of shape"):
+        project(np.zeros(3), S)
