@@ -68,7 +68,9 @@ SOLVER_OPTIONS: dict[str, list[dict]] = {
 # accurate duals), then the first-order conic solver that handles every cone.
 DEFAULT_ORDER: tuple[str, ...] = ("CLARABEL", "ECOS", "SCS", "OSQP", "HIGHS")
 
-_INFEASIBLE = {cp.INFEASIBLE, cp.INFEASIBLE_INACCURATE}
+# Only an accurate certificate proves infeasibility: an inaccurate one (SCS on a
+# badly scaled but feasible problem) is a failure, and the next solver is tried.
+_INFEASIBLE = {cp.INFEASIBLE}
 
 
 @functools.lru_cache(maxsize=1)

@@ -369,12 +369,21 @@ class _Smooth:
                     if l != k:
                         H[l * p1 : (l + 1) * p1, k * p1 : (k + 1) * p1] = block.T
             # The loss is invariant to adding the same row vector to every class:
-            # fix that gauge (gradient and penalty are orthogonal to it).
-            scale = max(np.trace(H) / H.shape[0], 1e-12)
-            fix = np.eye(p1) if gauge else np.diag((np.arange(p1) >= self.d).astype(float))
+            # fix that gauge (gradient and penalty are orthogonal to it), each
+            # coordinate at its own curvature averaged over the classes (one scale
+            # for all would swamp the curvature of badly scaled features). Without
+            # ``gauge`` only the intercept's direction, at the mean curvature.
+            if gauge:
+                curvature = np.mean([np.diag(H[k * p1 : (k + 1) * p1, k * p1 : (k + 1) * p1])
+                                     for k in range(K)], axis=0)
+                curvature = np.maximum(curvature, np.finfo(dtype).tiny)
+            else:
+                scale = max(np.trace(H) / H.shape[0], 1e-12)
+                curvature = scale * (np.arange(p1) >= self.d)
+            fix = np.diag(curvature / K).astype(dtype, copy=False)
             for k in range(K):
                 for l in range(K):
-                    H[k * p1 : (k + 1) * p1, l * p1 : (l + 1) * p1] += scale / K * fix
+                    H[k * p1 : (k + 1) * p1, l * p1 : (l + 1) * p1] += fix
         else:
             h = (self.w[:, None] * self.loss.hessian_diag(z, self.Y)).astype(dtype)
             (syrk,) = scipy.linalg.blas.get_blas_funcs(("syrk",), (A,))
@@ -391,6 +400,23 @@ class _Smooth:
         curvature = {"squared": 1.0, "logistic": 0.25, "multinomial": 0.5, "squared_hinge": 2.0}
         gram = self.A.T @ (self.A * self.w[:, None])
         return curvature[self.loss.name] * float(np.linalg.eigvalsh(gram)[-1])
+
+
+def _power_of_two_scale(Phi) -> float:
+    """The power of two nearest the root mean square of ``Phi`` (1 for zeros)."""
+    top = float(np.max(np.abs(Phi)))
+    if top == 0.0:
+        return 1.0
+    rms = top * float(np.sqrt(np.mean((Phi / top) ** 2)))
+    return float(2.0 ** np.clip(np.round(np.log2(rms)), -960, 960))
+
+
+def _safe_norm(x) -> float:
+    """Euclidean norm of ``x`` without underflow or overflow of the squares."""
+    top = float(np.max(np.abs(x))) if x.size else 0.0
+    if top == 0.0 or not np.isfinite(top):
+        return top
+    return top * float(np.linalg.norm(x / top))
 
 
 def _factor(M):
@@ -452,7 +478,7 @@ def _solve_l2(smooth: _Smooth, radius, theta, mu0, tol, max_iter):
     n_iter = 0
 
     def norm_w(th):
-        return float(np.linalg.norm(mask * th))
+        return _safe_norm(mask * th)
 
     if radius is None or mu0 == 0.0:
         # Unpenalised trial (no constraint, or a warm start that did not bind).
@@ -915,6 +941,11 @@ def _solve_l1(smooth: _Smooth, radius, theta, lam0, tol, max_iter):
         new, _, ok, it = _face_newton(smooth, th, support, signs, radius, tol, max_iter)
         n_iter += it
         if ok and np.all(np.sign(new[support]) == signs[support]):
+            # Onto the face exactly: the face constraint holds to eps max|θ|, which
+            # the intercept dominates when r is tiny (the rescale is that small).
+            size = l1(new)
+            if 0 < size and abs(size - radius) <= 1e-6 * radius:
+                new[mask] *= radius / size
             good, lam = _l1_kkt(smooth, new, radius, tol)
             if good:
                 return new, lam, n_iter
@@ -1154,6 +1185,9 @@ class NormBoundedHead:
         )
 
     def _validate(self, features, y, sample_weight):
+        for name, value in (("features", features), ("y", y), ("sample_weight", sample_weight)):
+            if np.iscomplexobj(value):
+                raise ValueError(f"Complex data not supported: {name} must be real.")
         Phi = np.array(features, dtype=float, copy=True)
         if Phi.ndim != 2:
             raise ValueError(f"features must be a 2-D array, got shape {Phi.shape}")
@@ -1179,10 +1213,11 @@ class NormBoundedHead:
                 )
             if not np.all(np.isfinite(weights)) or np.any(weights < 0):
                 raise ValueError("sample_weight must be finite and non-negative")
-            total = weights.sum()
-            if total <= 0:
+            largest = weights.max()
+            if largest <= 0:
                 raise ValueError("sample_weight must have a positive sum, got all zeros")
-            weights = weights / total
+            weights = weights / largest  # first: the sum of huge weights may overflow
+            weights = weights / weights.sum()
         if self.constraint is not None:
             self.constraint.check_shape((d, Y.shape[1]))
         return Phi, Y, weights
@@ -1235,6 +1270,11 @@ class NormBoundedHead:
         >>> sol.coef.shape, sol.sample_duals.shape, round(float(np.linalg.norm(sol.coef)), 6)
         ((2, 1), (4, 1), 0.5)
         """
+        if warm_start is not None and not isinstance(warm_start, HeadSolution):
+            raise ValueError(
+                f"warm_start must be a HeadSolution (the result of solve) or None, "
+                f"got {type(warm_start).__name__}"
+            )
         Phi, Y, weights = self._validate(features, y, sample_weight)
         n, d = Phi.shape
         K = Y.shape[1]
@@ -1280,13 +1320,23 @@ class NormBoundedHead:
         return solution
 
     def _solve_fast_unchecked(self, Phi, Y, weights, warm_start) -> HeadSolution | None:
-        smooth = _Smooth(self.loss, Phi, Y, weights, self.fit_intercept)
+        # The fast solvers work on Φ / c, c a power of two near the features' RMS:
+        # exact (no rounding), and the norm balls are homogeneous, so W = W'/c,
+        # r' = c r and λ = c λ' (the intercept, scores and sample duals are
+        # unchanged). Features at scales far from 1 would otherwise leave the
+        # intercept and the weights with incomparable curvatures.
+        c = _power_of_two_scale(Phi)
+        cached = getattr(warm_start, "_curvature", None)
+        if cached is not None and 0.25 <= c / cached[0][-1] <= 4.0:
+            # keep the previous solve's scale (its chord matrix is in those units)
+            c = cached[0][-1]
+        smooth = _Smooth(self.loss, Phi / c, Y, weights, self.fit_intercept)
         d, K = smooth.d, smooth.K
         coef, intercept, lam0 = np.zeros((d, K)), np.zeros(K), None
         if warm_start is not None and warm_start.coef.shape == (d, K):
-            coef = np.array(warm_start.coef, dtype=float)
+            coef = np.array(warm_start.coef, dtype=float) * c
             intercept = np.array(warm_start.intercept, dtype=float).reshape(K)
-            lam0 = float(np.sum(warm_start.duals.get("norm", 0.0)))
+            lam0 = float(np.sum(warm_start.duals.get("norm", 0.0))) / c
         if smooth.multinomial and type(self.constraint) not in (L1Ball, LinfBall):
             # The optimum with μ > 0 has centred rows; starting centred keeps the gauge.
             coef = coef - coef.mean(axis=1, keepdims=True)
@@ -1299,7 +1349,7 @@ class NormBoundedHead:
             result = _solve_l2(smooth, None, theta, 0.0, self.tol, self.max_iter)
             method = "newton"
         elif type(constraint) is L2Ball:
-            radius = constraint.radius
+            radius = constraint.radius * c
             mu0 = None if lam0 is None else lam0 / radius
             work = smooth.n * (smooth.p1 * K) ** 2
             result = None
@@ -1307,7 +1357,7 @@ class NormBoundedHead:
             if lam0 is not None and lam0 > 0 and chord_ok:
                 # A binding warm start: chord steps with its Hessian factor (if any).
                 cached = getattr(warm_start, "_curvature", None)
-                key = self._curvature_key(smooth)
+                key = (*self._curvature_key(smooth), c)
                 factor = cached[1] if cached is not None and cached[0] == key else None
                 chord = _solve_l2_chord(smooth, radius, theta, mu0, factor, self.tol)
                 if chord is not None:
@@ -1332,18 +1382,21 @@ class NormBoundedHead:
                 result = _solve_l2(smooth, radius, theta, mu0, self.tol, self.max_iter)
                 method = "newton-l2"
         elif type(constraint) is L1Ball:
-            result = _solve_l1(smooth, constraint.radius, theta, lam0, self.tol, self.max_iter)
+            result = _solve_l1(smooth, constraint.radius * c, theta, lam0, self.tol, self.max_iter)
             method = "face-newton-l1"
         else:
-            result = _solve_linf(smooth, constraint.radius, theta, lam0, self.tol, self.max_iter)
+            result = _solve_linf(
+                smooth, constraint.radius * c, theta, lam0, self.tol, self.max_iter
+            )
             method = "face-newton-linf"
         if result is None:
             return None
         theta, lam, n_iter = result
         if constraint is not None:
-            duals = {"norm": float(lam)}
+            duals = {"norm": float(lam) * c}
         objective, _, G, _ = smooth.value_grad(theta)
         coef, intercept = smooth.split(theta)
+        coef /= c
         if not self.fit_intercept:
             intercept = np.zeros(K)
         solution = HeadSolution(

@@ -50,6 +50,10 @@ __all__ = [
     "squared_hinge",
 ]
 
+# Multinomial labels 0..K-1 may leave classes unseen, but K may exceed the number of
+# samples only up to this (a label like 1e9 is a mistake, and an n x 1e9 one-hot array).
+_MAX_UNSEEN_CLASSES = 1_000
+
 
 def _check_signs(y: np.ndarray, name: str) -> np.ndarray:
     y = np.asarray(y, dtype=float)
@@ -242,7 +246,14 @@ class _Multinomial(Loss):
                 "y for the multinomial loss must hold integer labels 0..K-1, "
                 f"got {np.unique(y)[:5]}"
             )
-        Y = np.zeros((y.shape[0], int(labels.max()) + 1))
+        n_classes = int(labels.max()) + 1
+        if n_classes > max(y.shape[0], _MAX_UNSEEN_CLASSES):
+            raise ValueError(
+                f"y for the multinomial loss must hold integer labels 0..K-1; its largest "
+                f"label {n_classes - 1} would make {n_classes} classes for {y.shape[0]} "
+                "samples. Encode the labels first, e.g. with sklearn.preprocessing.LabelEncoder."
+            )
+        Y = np.zeros((y.shape[0], n_classes))
         Y[np.arange(y.shape[0]), labels] = 1.0
         return Y
 

@@ -23,7 +23,7 @@ import scipy.sparse
 from cvxpy.constraints import Equality, Inequality, NonNeg, NonPos, Zero
 
 from . import _solvers
-from ._validation import check_finite_array
+from ._validation import check_finite_array, check_positive
 from .projection import ProjectionResult, project
 from .sets import ConvexSet, L1Ball, L2Ball, LinfBall, NuclearBall, SpectralBall
 
@@ -262,6 +262,7 @@ def finite_difference(
     >>> round(finite_difference(value, 2.0), 6), project(V, L2Ball(2.0)).duals["norm"]
     (-3.0, 3.0)
     """
+    step = check_positive(step, "step")
     if np.ndim(x) == 0:
         h = step * max(1.0, abs(float(x)))
         return float((f(float(x) + h) - f(float(x) - h)) / (2 * h))

@@ -405,6 +405,8 @@ def test_bad_head_parameters(kwargs, match):
         (np.ones((2, 2)), [1.0, 2.0], [1.0, -1.0], "non-negative"),
         (np.ones((2, 2)), [1.0, 2.0], [0.0, 0.0], "positive sum"),
         (np.ones((2, 2)), [1.0, 2.0], [1.0], "sample_weight has 1"),
+        (np.ones((2, 2)) * (1 + 1j), [1.0, 2.0], None, "Complex data not supported"),
+        (np.ones((2, 2)), [1.0, 2.0], [1.0, 1j], "Complex data not supported"),
     ],
 )
 def test_bad_head_input(features, y, weights, match):
@@ -541,3 +543,72 @@ def test_chord_is_skipped_when_hessians_are_too_expensive(monkeypatch):
     previous = head.solve(Phi, y)
     warm = head.solve(Phi + 0.01, y, warm_start=previous)
     assert warm.method == "newton-l2" and warm.duals["norm"] > 0
+
+
+@pytest.mark.parametrize(
+    "ball, scale",
+    [
+        *[(ball, scale) for ball in (None, L2Ball, L1Ball) for scale in (1e-16, 1e-9, 1e-3, 1e12)],
+        # (the ℓ∞ face search depends on the data's rounding: powers of two only)
+        *[(LinfBall, scale) for scale in (2.0**-50, 2.0**-10, 2.0**40)],
+    ],
+)
+def test_fast_solver_is_exact_at_any_feature_scale(ball, scale):
+    # Scaling the features by c and the radius by 1/c scales W by 1/c and λ by c;
+    # the fast solvers once returned the intercept-only fit (multinomial gauge term
+    # at one scale for all coordinates) or gave up, and CVXPY then returned
+    # inaccurate "optimal" answers.
+    Phi, y = _problem("multinomial", n=30, seed=21)
+    ref = NormBoundedHead("multinomial", ball(0.5) if ball else None).solve(Phi, y)
+    head = NormBoundedHead("multinomial", ball(0.5 / scale) if ball else None)
+    sol = head.solve(Phi * scale, y)
+    assert sol.method != "cvxpy"
+    assert sol.objective == pytest.approx(ref.objective, rel=1e-12)
+    np.testing.assert_allclose(sol.coef * scale, ref.coef, atol=1e-9)
+    np.testing.assert_allclose(sol.intercept, ref.intercept, atol=1e-9)
+    np.testing.assert_allclose(sol.sample_duals, ref.sample_duals, atol=1e-12)
+    if ball is not None:
+        assert sol.duals["norm"] / scale == pytest.approx(ref.duals["norm"], rel=1e-9)
+
+
+def test_mixed_feature_scales_unconstrained_multinomial():
+    Phi, y = _problem("multinomial", n=30, seed=22)
+    ref = NormBoundedHead("multinomial").solve(Phi, y)
+    column_scales = np.array([1e-8, 1.0, 1e6, 1.0])
+    sol = NormBoundedHead("multinomial").solve(Phi * column_scales, y)
+    assert sol.method == "newton"
+    assert sol.objective == pytest.approx(ref.objective, rel=1e-12)
+    np.testing.assert_allclose(sol.coef * column_scales[:, None], ref.coef, atol=1e-8)
+
+
+def test_l1_head_with_a_tiny_radius_is_solved_fast():
+    # The face constraint held to eps·|intercept|, which failed a relative check.
+    Phi, y = _problem("squared", seed=23)
+    sol = NormBoundedHead("squared", L1Ball(1e-8)).solve(Phi, y)
+    assert sol.method == "face-newton-l1"
+    assert np.abs(sol.coef).sum() <= 1e-8 * (1 + 1e-12)
+    # λ = ‖∇_W f‖_∞ at the solution (KKT of the ℓ1 ball)
+    grad = Phi.T @ sol.sample_duals
+    assert sol.duals["norm"] == pytest.approx(np.abs(grad).max(), rel=1e-6)
+
+
+def test_huge_sample_weights_are_normalised_without_overflow():
+    Phi, y = _problem("squared", seed=24)
+    ref = NormBoundedHead("squared", L2Ball(0.5)).solve(Phi, y)
+    sol = NormBoundedHead("squared", L2Ball(0.5)).solve(Phi, y, sample_weight=np.full(40, 1e307))
+    assert sol.objective == pytest.approx(ref.objective, rel=1e-12)
+    np.testing.assert_allclose(sol.coef, ref.coef, atol=1e-12)
+
+
+def test_warm_start_must_be_a_head_solution():
+    Phi, y = _problem("squared", seed=25)
+    with pytest.raises(ValueError, match="warm_start must be a HeadSolution"):
+        NormBoundedHead("squared", L2Ball(0.5)).solve(Phi, y, warm_start={"coef": 1})
+
+
+def test_absurd_multinomial_labels_are_rejected_not_one_hot_encoded():
+    Phi, _ = _problem("squared", seed=26)
+    y = np.zeros(40, dtype=int)
+    y[0] = 10**9
+    with pytest.raises(ValueError, match="LabelEncoder"):
+        NormBoundedHead("multinomial").solve(Phi, y)

@@ -70,6 +70,20 @@ def test_infeasible_problem_is_an_infeasible_set_error():
         _solvers.solve(problem)
 
 
+def test_an_inaccurate_infeasibility_certificate_is_a_failure_not_a_proof(monkeypatch):
+    # SCS says "infeasible_inaccurate" on badly scaled feasible problems: only an
+    # accurate certificate makes an InfeasibleSetError, otherwise SolverError.
+    x = cp.Variable()
+    problem = cp.Problem(cp.Minimize(x), [x >= 1])
+
+    def fake_solve(self, *args, **kwargs):
+        self._status = cp.INFEASIBLE_INACCURATE
+
+    monkeypatch.setattr(cp.Problem, "solve", fake_solve)
+    with pytest.raises(SolverError, match="infeasible_inaccurate"):
+        _solvers.solve(problem, "SCS")
+
+
 @pytest.mark.parametrize("bad", ["nosuch", 3])
 def test_unknown_solver_name(bad):
     with pytest.raises(ValueError, match="solver must be"):

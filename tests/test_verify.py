@@ -50,3 +50,9 @@ def test_kkt_rejects_constraint_kinds_it_cannot_check():
     result = project(V, S)
     with pytest.raises(ValueError, match="PSD constraint"):
         projection_kkt(V, S, result)
+
+
+@pytest.mark.parametrize("step", [0.0, -1e-6, np.nan])
+def test_finite_difference_rejects_a_non_positive_step(step):
+    with pytest.raises(ValueError, match="step"):
+        finite_difference(lambda x: x**2, 3.0, step=step)
