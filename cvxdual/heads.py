@@ -143,8 +143,9 @@ class HeadSolution:
         ``"optimal"``.
     method : str
         ``"cvxpy"``, ``"newton"`` (no constraint), ``"newton-l2"``, ``"lbfgs-l2"``,
-        ``"lbfgs-newton-l2"`` (large problems), ``"chord-l2"`` (warm-started L2
-        solves), ``"face-newton-l1"`` or ``"face-newton-linf"``.
+        ``"lbfgs-newton-l2"``, ``"lbfgs-chord-l2"`` (large problems),
+        ``"chord-l2"`` (warm-started L2 solves), ``"face-newton-l1"`` or
+        ``"face-newton-linf"``.
     n_iter : int
         Iterations of the fast solver (Newton, chord or projected-gradient
         steps), or of the CVXPY solver.
@@ -1378,6 +1379,16 @@ class NormBoundedHead:
                     if polished is not None:
                         result = (polished[0], polished[1], it + polished[2])
                         method = "lbfgs-newton-l2"
+                elif result is not None and chord_ok and result[1] > 0:
+                    # Too large for the Newton polish: chord steps from the Hessian
+                    # at the L-BFGS point take its KKT residual from 1e-5 to 1e-9,
+                    # and the next warm-started solve reuses that matrix.
+                    theta, lam, it = result
+                    chord = _solve_l2_chord(smooth, radius, theta, lam / radius, None, self.tol)
+                    if chord is not None:
+                        result = (chord[0], chord[1], it + chord[2])
+                        curvature = ((*self._curvature_key(smooth), c), chord[3])
+                        method = "lbfgs-chord-l2"
             if result is None:
                 result = _solve_l2(smooth, radius, theta, mu0, self.tol, self.max_iter)
                 method = "newton-l2"

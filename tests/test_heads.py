@@ -227,24 +227,36 @@ def test_warm_start_reduces_iterations(ball):
     np.testing.assert_allclose(warm.coef, cold.coef, rtol=1e-5, atol=1e-8)
 
 
-@pytest.mark.parametrize("polish", [True, False])
+@pytest.mark.parametrize("polish", ["newton", "chord", None])
 @pytest.mark.parametrize("loss", ["logistic", "multinomial", "squared"])
 def test_lbfgs_path_matches_cvxpy(monkeypatch, loss, polish):
-    # Large problems run L-BFGS on the sphere (then a Newton polish when cheap):
-    # force that path on a small problem.
+    # Large problems run L-BFGS on the sphere, then a Newton polish when cheap, or
+    # chord steps from one Hessian when that fits: force those paths on a small problem.
     monkeypatch.setattr(heads, "_NEWTON_MAX_WORK", 0)
-    if not polish:
+    if polish != "newton":
         monkeypatch.setattr(heads, "_POLISH_MAX_WORK", 0)
+    if polish is None:
+        monkeypatch.setattr(heads, "_CHORD_MAX_WORK", 0)
     Phi, y = _problem(loss, seed=11)
     r = 0.4 * _radius_scale(loss, Phi, y, L2Ball)
     fast = NormBoundedHead(loss, L2Ball(r)).solve(Phi, y)
-    assert fast.method == ("lbfgs-newton-l2" if polish else "lbfgs-l2")
+    assert fast.method == {"newton": "lbfgs-newton-l2", "chord": "lbfgs-chord-l2"}.get(
+        polish, "lbfgs-l2"
+    )
     exact = NormBoundedHead(loss, L2Ball(r), solver="CLARABEL").solve(Phi, y)
     _assert_same(fast, exact, loss=loss)
+    if polish is not None:
+        # polished to the KKT conditions: ∇f + μ P θ = 0 with λ = μ r
+        smooth = heads._Smooth(heads.get_loss(loss), Phi, heads.get_loss(loss).encode_targets(y),
+                               np.full(len(y), 1 / len(y)), True)
+        theta = smooth.theta(fast.coef, fast.intercept)
+        _, grad, _, _ = smooth.value_grad(theta)
+        residual = grad + fast.duals["norm"] / r * smooth.mask * theta
+        assert np.abs(residual).max() <= 1e-9 * np.abs(grad).max()
     # Not binding: L-BFGS finds λ <= 0 on the sphere and solves the free problem.
     inside = NormBoundedHead(loss, L2Ball(3.0 * r / 0.4)).solve(Phi, y)
     assert inside.duals["norm"] == 0.0
-    assert inside.method == fast.method
+    assert inside.method == ("lbfgs-newton-l2" if polish == "newton" else "lbfgs-l2")
 
 
 def test_multi_output_squared_and_shapes():
