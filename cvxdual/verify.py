@@ -182,6 +182,15 @@ def _norm_ball_stationarity(V, W, S, lam):
     projection onto the dual-norm ball of radius ``λ`` (ℓ2 ↔ ℓ2, ℓ1 ↔ ℓ∞,
     spectral ↔ nuclear), so the check needs no solver and is exact.
     """
+    scale = float(np.max(np.abs(V)))
+    if scale > 0 and not 1e-100 < scale < 1e100:
+        # Squares of such entries over- or underflow: everything is homogeneous
+        # (the residual scales with V, the gap with V²), so compute on V / scale.
+        stationarity, gap = _norm_ball_stationarity(
+            V / scale, W / scale, type(S)(S.radius / scale), lam / scale
+        )
+        with np.errstate(over="ignore"):
+            return stationarity * scale, gap * scale * scale
     if lam > 0:
         dual_ball = _DUAL_BALL[type(S)](lam)
         X = V - dual_ball.project_closed_form(V)[0]

@@ -56,3 +56,16 @@ def test_kkt_rejects_constraint_kinds_it_cannot_check():
 def test_finite_difference_rejects_a_non_positive_step(step):
     with pytest.raises(ValueError, match="step"):
         finite_difference(lambda x: x**2, 3.0, step=step)
+
+
+@pytest.mark.parametrize("scale", [1e-200, 1e200])
+@pytest.mark.parametrize("ball", ["l2", "l1", "spectral"])
+def test_norm_ball_kkt_check_at_extreme_scales_is_never_nan(scale, ball, rng):
+    from cvxdual import L1Ball, SpectralBall
+
+    S = {"l2": L2Ball, "l1": L1Ball, "spectral": SpectralBall}[ball](0.5 * scale)
+    V = rng.normal(size=(4, 3)) * scale
+    with np.errstate(over="ignore", under="ignore"):
+        residuals = projection_kkt(V, S, project(V, S))
+    assert not any(np.isnan(v) for v in vars(residuals).values())
+    assert residuals.stationarity <= 1e-14 * scale
