@@ -48,6 +48,7 @@ import abc
 import itertools
 import logging
 import math
+import numbers
 import warnings
 from dataclasses import dataclass, field
 
@@ -129,6 +130,10 @@ _WS_START = 1 / 3
 _WS_ADD = 200
 # Rounds of constraint / column generation before falling back to iterations.
 _WS_MAX_ROUNDS = 12
+# Most doublings of the FISTA Lipschitz estimate in one backtracking search: far
+# more than a finite problem needs (2¹⁰⁰ ≈ 1e30); beyond it (or once the estimate
+# or a trial value stops being finite) the first-order stage gives up.
+_MAX_BACKTRACKS = 100
 # Clarabel settings for the directly built working-set problems.
 _CLARABEL_SETTINGS = {"tol_gap_abs": 1e-9, "tol_gap_rel": 1e-9, "tol_feas": 1e-9,
                       "tol_ktratio": 1e-8}
@@ -286,10 +291,35 @@ def _get_loss(loss):
 # ---------------------------------------------------------------------------
 
 
+def _is_positive_real(value):
+    """Whether ``value`` is a real number (not a string, None, …), finite and > 0."""
+    try:
+        return isinstance(value, numbers.Real) and math.isfinite(value) and value > 0
+    except OverflowError:  # an int too large for a float
+        return False
+
+
 def _check_alpha(alpha):
-    if not np.isscalar(alpha) or not np.isfinite(alpha) or alpha <= 0:
+    if not _is_positive_real(alpha):
         raise ValueError(f"alpha must be a finite number > 0, got {alpha!r}")
     return float(alpha)
+
+
+def _check_tol(tol):
+    if not _is_positive_real(tol):
+        raise ValueError(f"tol must be a finite number > 0, got {tol!r}")
+    return float(tol)
+
+
+def _check_count(value, name):
+    """An integer ≥ 1 (an integral float such as ``5.0`` is accepted)."""
+    if isinstance(value, numbers.Integral):
+        ok = value >= 1
+    else:
+        ok = _is_positive_real(value) and float(value).is_integer() and value >= 1
+    if not ok:
+        raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+    return int(value)
 
 
 def _check_X(X, name="X"):
@@ -392,11 +422,10 @@ def sample_patterns(
     (3, True, True)
     """
     X = _check_X(X)
-    if int(n_patterns) != n_patterns or n_patterns < 1:
-        raise ValueError(f"n_patterns must be an integer >= 1, got {n_patterns!r}")
+    n_patterns = _check_count(n_patterns, "n_patterns")
     Xt = _augment(X, fit_intercept)
     rng = check_random_state(random_state)
-    gates = rng.standard_normal((Xt.shape[1], int(n_patterns)))
+    gates = rng.standard_normal((Xt.shape[1], n_patterns))
     return _unique_patterns(Xt @ gates >= 0)
 
 
@@ -441,6 +470,33 @@ def _essential(Q):
     """Rows of Q in coordinates of their span: the same sign vectors, full column rank."""
     r, U, s, _ = _numerical_rank(Q)
     return U[:, :r] * s[:r]
+
+
+def _column_scaled(X):
+    """``X`` with each nonzero column divided by its largest absolute entry."""
+    scale = np.max(np.abs(X), axis=0, initial=0.0)
+    return X / np.where(scale > 0, scale, 1.0)
+
+
+def _arrangement_basis(X, fit_intercept):
+    """Rank ``r`` of ``X̃`` and an orthonormal basis (n × r) of its column space.
+
+    The arrangement ``{u : x̃_kᵀ u = 0}`` and its cells' sign vectors depend only
+    on that column space (``X̃ u`` for ``u ∈ R^{d(+1)}`` is every vector of it), so
+    they are computed on a well-conditioned basis of it instead of on ``X̃``:
+    each feature column is scaled by its largest absolute entry (a positive
+    rescaling of the weights) and, with an intercept, centred (``[X − 1mᵀ, 1]``
+    is ``[X, 1]`` times an invertible matrix) and scaled again; the left
+    singular vectors of the result are the basis. The rank and the patterns are
+    then the same for ``c X`` at every scale ``c > 0`` (the column of ones, or a
+    feature column of a much smaller scale than another, is no longer lost to
+    rounding, and squared norms of rows cannot overflow or underflow).
+    """
+    Z = _column_scaled(X)
+    if fit_intercept:
+        Z = _column_scaled(Z - Z.mean(axis=0))
+    r, U, _, _ = _numerical_rank(_augment(Z, fit_intercept))
+    return r, U[:, :r]
 
 
 def _cells_by_rays(Qn, live):
@@ -542,11 +598,10 @@ def enumerate_patterns(X, *, fit_intercept: bool = True) -> np.ndarray:
            [1, 1, 0, 0, 1]])
     """
     X = _check_X(X)
-    Xt = _augment(X, fit_intercept)
-    r, U, s, _ = _numerical_rank(Xt)
+    r, Q = _arrangement_basis(X, fit_intercept)
+    n = X.shape[0]
     if r == 0:
-        return np.zeros((Xt.shape[0], 0), dtype=bool)
-    n = Xt.shape[0]
+        return np.zeros((n, 0), dtype=bool)
     if _n_cells_bound(r, n) > _MAX_ENUMERATED:
         raise ValueError(
             f"enumerate_patterns would produce up to {_n_cells_bound(r, n)} patterns "
@@ -558,7 +613,7 @@ def enumerate_patterns(X, *, fit_intercept: bool = True) -> np.ndarray:
             f"rays (more than {_MAX_RAY_SUBSETS}; n_samples={n}, rank(X̃)={r}); "
             "use sample_patterns"
         )
-    signs = _cells(U[:, :r] * s[:r])
+    signs = _cells(Q)
     D = _unique_patterns((signs >= 0).T)
     # canonical order (lexicographic on the pattern bits) for reproducibility
     order = np.lexsort(D[::-1])
@@ -579,8 +634,7 @@ def _can_enumerate(rank, n, limit=_MAX_ENUMERATED):
 
 def _default_patterns(X, n_patterns, fit_intercept, random_state):
     """Enumerated patterns if they are few enough (complete), else sampled ones."""
-    Xt = _augment(X, fit_intercept)
-    r = _numerical_rank(Xt)[0]
+    r = _arrangement_basis(X, fit_intercept)[0]
     if _can_enumerate(r, X.shape[0], min(n_patterns, _MAX_ENUMERATED)):
         return enumerate_patterns(X, fit_intercept=fit_intercept), True
     return sample_patterns(X, n_patterns, fit_intercept=fit_intercept,
@@ -612,6 +666,13 @@ def network_objective(
     Returns
     -------
     objective : float
+        ``inf`` when it overflows the float range.
+
+    Raises
+    ------
+    ValueError
+        If overflowing intermediate values leave it undefined (NaN), e.g.
+        predictions ``inf − inf``.
 
     Examples
     --------
@@ -627,8 +688,15 @@ def network_objective(
     alpha = _check_alpha(alpha)
     U, a = _check_network(X, hidden_weights, output_weights, fit_intercept)
     loss = _get_loss(loss)
-    yhat = np.maximum(_augment(X, fit_intercept) @ U, 0.0) @ a
-    return loss.value(yhat, y) + 0.5 * alpha * (float(np.sum(U * U)) + float(a @ a))
+    with np.errstate(over="ignore", invalid="ignore"):
+        yhat = np.maximum(_augment(X, fit_intercept) @ U, 0.0) @ a
+        value = loss.value(yhat, y) + 0.5 * alpha * (float(np.sum(U * U)) + float(a @ a))
+    if np.isnan(value):
+        raise ValueError(
+            "the network's objective is not representable: its weights or predictions "
+            "overflow the float range (inf − inf); rescale X or the weights"
+        )
+    return float(value)
 
 
 def _check_network(X, hidden_weights, output_weights, fit_intercept):
@@ -788,7 +856,9 @@ class ConvexReLUSolution:
     solver : str
         Solver used (for ``"fista"``: ``"interior-point"`` when its first stage
         produced the answer, else the one of the final working-set solve, if
-        any: ``"CLARABEL"`` called directly, or a CVXPY solver).
+        any: ``"CLARABEL"`` called directly, or a CVXPY solver; ``"zero"``
+        when every candidate was worse than the zero network, see
+        :func:`solve_convex_relu`).
     n_iter : int
         Iterations of ``"fista"``: interior-point iterations, plus first-order
         iterations if its fallback stage ran (0 for ``"cvxpy"``).
@@ -817,8 +887,17 @@ class ConvexReLUSolution:
 
     @property
     def relative_gap(self) -> float:
-        """(objective − lower_bound) / max(|objective|, tiny)."""
-        return (self.objective - self.lower_bound) / max(abs(self.objective), 1e-300)
+        """(objective − lower_bound) / max(|objective|, tiny); ``inf`` if not finite."""
+        return _relative_gap(self.objective, self.lower_bound)
+
+
+def _relative_gap(objective, lower_bound):
+    """``(objective − lower_bound) / max(|objective|, 1e-300)``, or ``inf`` when that
+    is not a finite number (an objective that overflowed, a bound of −inf): nothing
+    is certified then, and the value is never NaN."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        rel = (objective - lower_bound) / max(abs(objective), 1e-300)
+    return float(rel) if np.isfinite(rel) else np.inf
 
 
 class ConvexReLUProgram:
@@ -951,26 +1030,43 @@ class _Certifier:
         """
         n = self.y.shape[0]
         if nu is None:
-            nu = self.loss.derivative(self.predict(theta), self.y) / n
-        # s_i = X̃ᵀ(MS_i ν) is the loss gradient wrt column i; bound_i ≥ ‖Π_K(−s_i)‖
-        C = self.Xt.T @ (self.S * mu - self.MS * nu[:, None])
-        bound = np.linalg.norm(C, axis=0)
+            with np.errstate(over="ignore", invalid="ignore"):
+                nu = self.loss.derivative(self.predict(theta), self.y) / n
+        if not np.all(np.isfinite(nu)):
+            # predictions that overflow: the trivial dual point ν = 0 (bound 0 =
+            # (1/n) Σ min ℓ), rather than a NaN
+            nu = np.zeros(n)
+        # the bound depends on ν only through its direction (t absorbs the scale):
+        # it is computed for ν / 2ᵏ of largest entry in [0.5, 1), an exact rescaling
+        # that keeps ‖ν‖² and c(ν) from overflowing or underflowing
+        k = math.frexp(float(np.abs(nu).max(initial=0.0)))[1]
+        with np.errstate(over="ignore", invalid="ignore"):
+            nu_k, mu_k, alpha_k = np.ldexp(nu, -k), np.ldexp(mu, -k), np.ldexp(self.alpha, -k)
+            # s_i = X̃ᵀ(MS_i ν) is the loss gradient wrt column i; bound_i ≥ ‖Π_K(−s_i)‖
+            C = self.Xt.T @ (self.S * mu_k - self.MS * nu_k[:, None])
+            bound = np.linalg.norm(C, axis=0)
+        bound[~np.isfinite(bound)] = np.inf  # overflow (or NaN): no bound from these μ
         mu_out = mu.copy() if details else None
         if refine:
-            for i in np.flatnonzero(bound > self.alpha):
+            for i in np.flatnonzero(bound > alpha_k):
                 A = self.S[:, i, None] * self.Xt
-                x = -self.Xt.T @ (self.MS[:, i] * nu)
+                x = -self.Xt.T @ (self.MS[:, i] * nu_k)
                 mu_i, rnorm = _cone_proj(A, x)
                 if rnorm < bound[i]:
                     bound[i] = rnorm
                     if details:
-                        mu_out[:, i] = mu_i
+                        with np.errstate(over="ignore"):
+                            mu_out[:, i] = np.ldexp(mu_i, k)
         c = float(bound.max(initial=0.0))
+        # t ≤ alpha / c(ν); a c(ν) that overflows leaves only t = 0 (bound 0)
         t_max = self.alpha / c if c > 0 else np.inf
-        lb, t = self.loss.best_dual(nu, self.y, t_max)
+        lb, t = self.loss.best_dual(nu_k, self.y, t_max)
+        with np.errstate(over="ignore"):
+            t, bound = float(np.ldexp(t, -k)), np.ldexp(bound, k)
+        lb = float(lb) + 0.0  # (no −0.0)
         if details:
-            return float(lb), float(t), nu, bound, mu_out
-        return float(lb), float(t), nu
+            return lb, t, nu, bound, mu_out
+        return lb, t, nu
 
 
 # ---------------------------------------------------------------------------
@@ -1299,15 +1395,19 @@ def _solve_fast(cert, *, max_iter, tol, solver, verbose):
     rng = np.random.default_rng(0)
     q = rng.standard_normal((dd, ncol))
     nrm = 1.0
-    for _ in range(20):
-        zq = np.einsum("ij,ij->i", MS, Xt @ q)
-        q = Xt.T @ (MS * zq[:, None])
-        nrm = float(np.linalg.norm(q))
-        if nrm == 0:
-            break
-        q /= nrm
+    with np.errstate(over="ignore", invalid="ignore"):
+        for _ in range(20):
+            zq = np.einsum("ij,ij->i", MS, Xt @ q)
+            q = Xt.T @ (MS * zq[:, None])
+            top = float(np.abs(q).max(initial=0.0))
+            if not 0 < top < np.inf:  # zero, or overflowing (backtracking then gives up)
+                nrm = 0.0 if top == 0 else np.inf
+                break
+            nrm = top * float(np.linalg.norm(q / top))  # no overflow of the squares
+            q /= nrm
     L_loss = max(curv * nrm / n, 1e-12)
-    sx = max(float(np.linalg.norm(Xt, 2)) ** 2, 1e-12)
+    sx = float(np.linalg.norm(Xt, 2))
+    sx = max(sx * sx, 1e-12)  # (a float product: inf, not OverflowError, past 1e154)
     rho = _AL_PENALTY_SCALE * L_loss / sx
     L = L_loss + rho * sx
 
@@ -1316,10 +1416,12 @@ def _solve_fast(cert, *, max_iter, tol, solver, verbose):
     E = Xt @ theta
 
     def fgrad(Ek):
-        z = np.einsum("ij,ij->i", MS, Ek)
-        h = np.maximum(lam - rho * S * Ek, 0.0)
-        f = loss.value(z, y) + float(np.sum(h * h)) / (2 * rho)
-        gE = MS * (loss.derivative(z, y) / n)[:, None] - S * h
+        # overflow at a trial point gives inf / NaN, which backtracking rejects
+        with np.errstate(over="ignore", invalid="ignore"):
+            z = np.einsum("ij,ij->i", MS, Ek)
+            h = np.maximum(lam - rho * S * Ek, 0.0)
+            f = loss.value(z, y) + float(np.sum(h * h)) / (2 * rho)
+            gE = MS * (loss.derivative(z, y) / n)[:, None] - S * h
         return f, gE
 
     it = 0
@@ -1327,6 +1429,8 @@ def _solve_fast(cert, *, max_iter, tol, solver, verbose):
     warmup = min(_WARMUP_ITERS, max_iter)
     best = None  # (gap, theta, objective, lb, t, nu, mu, solver name)
     tried_full = False
+    failed = False  # the first-order stage gave up (backtracking found no step)
+    obj_zero = cert.primal(np.zeros((dd, ncol)))
 
     def consider(theta_c, name, mu_c):
         nonlocal best
@@ -1354,6 +1458,15 @@ def _solve_fast(cert, *, max_iter, tol, solver, verbose):
             if obj_s <= obj_c + _SPARSIFY_SLACK * tol * abs(obj_c):
                 cand, obj_c, gap_c = sparse, obj_s, (obj_s - lb_c) / max(abs(obj_s), 1e-300)
                 break
+        if not obj_c <= obj_zero:
+            # never worse than the zero network (also when obj_c is NaN): θ = 0
+            # replaces the candidate, certified by the better of the two dual points
+            zero = np.zeros_like(theta_c)
+            _, _, lb_z, t_z, nu_z, bound_z, mu_z = _certified(cert, zero, np.zeros_like(mu_c))
+            if not lb_z <= lb_c:  # (also for a NaN lb_c)
+                lb_c, t_c, nu_c, bound_c, mu_c = lb_z, t_z, nu_z, bound_z, mu_z
+            cand, obj_c, name = zero, obj_zero, "zero"
+            gap_c = (obj_c - lb_c) / max(abs(obj_c), 1e-300)
         if verbose:
             logger.info("fista: candidate (%s) objective %.12g gap %.3g, %d neurons", name,
                         obj_c, gap_c, int(np.count_nonzero(np.abs(cand).max(axis=0))))
@@ -1369,7 +1482,7 @@ def _solve_fast(cert, *, max_iter, tol, solver, verbose):
     if not done:
         done = consider(theta_ipm, "interior-point", mu_ipm)[0]
         warmup = min(it + _WARMUP_ITERS, max_iter)
-    while it < max_iter and not done:
+    while it < max_iter and not done and not failed:
         x_old, e_old = theta, E
         yk, ey = theta, E
         tk = 1.0
@@ -1379,16 +1492,28 @@ def _solve_fast(cert, *, max_iter, tol, solver, verbose):
         while it < max_iter and inner < _AL_MAX_INNER and (tried_full or it < warmup):
             it += 1
             inner += 1
-            while True:
+            accepted = False
+            for _ in range(_MAX_BACKTRACKS):
                 x_new = _group_shrink(yk - g / L, alpha / L)
                 e_new = Xt @ x_new
                 f_new, gE_new = fgrad(e_new)
                 D = x_new - yk
+                # (a NaN on either side fails the test)
                 if f_new <= f_y + float(np.sum(g * D)) + 0.5 * L * float(np.sum(D * D)) + (
                     1e-12 * abs(f_y)
                 ):
+                    accepted = np.isfinite(f_new) and np.all(np.isfinite(x_new))
                     break
                 L *= 2.0
+                if not np.isfinite(L):
+                    break
+            if not accepted:
+                # no step at any finite L (overflowing data): the stage gives up
+                # at its last accepted iterate
+                if verbose:
+                    logger.info("fista: backtracking found no step; first-order stage stops")
+                failed = True
+                break
             gm = L * float(np.linalg.norm(D))
             if float(np.sum((yk - x_new) * (x_new - x_old))) > 0:  # adaptive restart
                 tk = 1.0
@@ -1408,6 +1533,8 @@ def _solve_fast(cert, *, max_iter, tol, solver, verbose):
             if gm <= eta:
                 break
         theta, E = x_old, e_old
+        if failed:  # the best candidate so far (or θ = 0) is returned, not certified
+            break
         lam = np.maximum(lam - rho * S * E, 0.0)
         eta *= _AL_INNER_DECAY
         obj = cert.primal(theta)
@@ -1732,7 +1859,11 @@ def solve_convex_relu(
     the augmented Lagrangian iterations continue, and the working-set solve
     runs again at ``max_iter``. Since the gap bounds the suboptimality, the
     returned objective is within ``tol`` (relative) of the CVXPY optimum
-    whenever ``converged``. The returned weights are exactly cone-feasible
+    whenever ``converged``. The answer is never worse than the zero network
+    (a candidate with a larger objective is replaced by ``θ = 0``, certified
+    by the better of the two dual points), and when the first-order stage
+    cannot find a step at any finite Lipschitz estimate (data whose products
+    overflow) it stops at once, unconverged. The returned weights are exactly cone-feasible
     (each neuron projected onto its cone), so :func:`recover_network` gives a
     network with exactly ``objective``. ``duals["sample_duals"]`` is the ν of
     the certificate and ``duals["cone_v"]``/``["cone_w"]`` its multipliers:
@@ -1762,10 +1893,8 @@ def solve_convex_relu(
     patterns = _check_patterns(patterns, X.shape[0])
     if method not in ("fista", "cvxpy"):
         raise ValueError(f"method must be 'fista' or 'cvxpy', got {method!r}")
-    if int(max_iter) != max_iter or max_iter < 1:
-        raise ValueError(f"max_iter must be an integer >= 1, got {max_iter!r}")
-    if not np.isfinite(tol) or tol <= 0:
-        raise ValueError(f"tol must be > 0, got {tol!r}")
+    max_iter = _check_count(max_iter, "max_iter")
+    tol = _check_tol(tol)
     solver = check_solver(solver)
     if patterns.shape[1] == 0:
         raise ValueError("patterns must hold at least one (nonzero) pattern")
@@ -1777,13 +1906,13 @@ def solve_convex_relu(
     cert = _Certifier(Xt, patterns, loss_obj, y, alpha)
     with threadpool_limits(limits=1, user_api="blas"):
         # small dense products: one BLAS thread is faster and does not oversubscribe
-        sol = _solve_fast(cert, max_iter=int(max_iter), tol=float(tol), solver=solver,
+        sol = _solve_fast(cert, max_iter=max_iter, tol=tol, solver=solver,
                           verbose=verbose)
     if not sol.converged:
         warnings.warn(
-            f"The fast convex ReLU solver stopped after max_iter={max_iter} iterations with "
-            f"relative duality gap {sol.relative_gap:.2e} > tol={tol:.1e}; increase max_iter "
-            "or use method='cvxpy'.",
+            f"The fast convex ReLU solver stopped after {sol.n_iter} iterations "
+            f"(max_iter={max_iter}) with relative duality gap {sol.relative_gap:.2e} > "
+            f"tol={tol:.1e}; increase max_iter or use method='cvxpy'.",
             ConvergenceWarning,
             stacklevel=2,
         )
@@ -1808,9 +1937,12 @@ class Certificate:
         are in the pattern set; of every network of any width when
         ``is_global``.
     gap : float
-        ``objective − lower_bound`` (≥ 0 up to rounding).
+        ``objective − lower_bound`` (≥ 0 up to rounding); ``inf`` when the
+        objective overflows (weights or predictions beyond the float range).
     relative_gap : float
-        ``gap / |objective|``.
+        ``gap / |objective|`` (``gap / 1e-300`` for a zero objective); ``inf``
+        when that is not finite (an overflowing objective, or a bound of
+        ``-inf``): then nothing is certified. Never NaN.
     is_global : bool
         True when the pattern set holds every activation pattern of the data.
     n_patterns : int
@@ -1845,6 +1977,19 @@ def dual_lower_bound(
     ``cone_duals`` (n_samples, 2P: ``[cone_v, cone_w]``) when given and computed
     exactly by non-negative least squares where that bound exceeds ``alpha``.
 
+    The bound depends on ``ν`` only through its direction and is computed on
+    an exact power-of-two rescaling of it, so any finite ``ν`` gives a finite
+    bound (never NaN); terms that overflow (features near the float limit)
+    only weaken it, down to the trivial bound 0 = min ℓ at ``t = 0``, or
+    ``-inf`` for a ``ν`` outside the conjugate's domain (classification
+    losses).
+
+    Raises
+    ------
+    ValueError
+        For shapes that do not match, or non-finite ``sample_duals`` or
+        ``cone_duals``.
+
     Examples
     --------
     >>> import numpy as np
@@ -1869,6 +2014,8 @@ def dual_lower_bound(
             f"cone_duals must have shape (n_samples, 2 * n_patterns)="
             f"{(X.shape[0], 2 * patterns.shape[1])}, got {mu.shape}"
         )
+    if not np.all(np.isfinite(mu)):
+        raise ValueError("cone_duals must not contain NaN or infinity")
     return cert.lower_bound(None, mu, nu=nu)[0]
 
 
@@ -1950,12 +2097,15 @@ def certify(
         raise ValueError(f"dual must be 'solve' or 'residual', got {dual!r}")
     if method not in ("auto", "fista", "cvxpy"):
         raise ValueError(f"method must be 'auto', 'fista' or 'cvxpy', got {method!r}")
+    n_patterns = _check_count(n_patterns, "n_patterns")
+    max_iter = _check_count(max_iter, "max_iter")
+    tol = _check_tol(tol)
     Xt = _augment(X, fit_intercept)
     objective = network_objective(X, y, U, a, alpha, loss=loss_obj, fit_intercept=fit_intercept)
     if isinstance(patterns, str):
         if patterns != "auto":
             raise ValueError(f"patterns must be 'auto' or a boolean array, got {patterns!r}")
-        if _can_enumerate(_numerical_rank(Xt)[0], X.shape[0]):
+        if _can_enumerate(_arrangement_basis(X, fit_intercept)[0], X.shape[0]):
             D, complete = enumerate_patterns(X, fit_intercept=fit_intercept), True
         else:
             D, complete = sample_patterns(X, n_patterns, fit_intercept=fit_intercept,
@@ -1980,5 +2130,5 @@ def certify(
         nu = loss_obj.derivative(yhat, y) / X.shape[0]
         lb = cert.lower_bound(None, np.zeros((X.shape[0], 2 * D.shape[1])), nu=nu)[0]
     gap = objective - lb
-    return Certificate(objective, lb, gap, gap / max(abs(objective), 1e-300), complete,
+    return Certificate(objective, lb, gap, _relative_gap(objective, lb), complete,
                        D.shape[1])

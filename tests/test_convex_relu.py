@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import signal
 import warnings
 
 import cvxpy as cp
@@ -734,3 +736,155 @@ def test_fast_solver_matches_cvxpy_on_random_problems(trial):
     np.testing.assert_allclose(
         network_objective(X, y, U, a, alpha, loss=loss, fit_intercept=fit_intercept),
         fast.objective, rtol=1e-9)
+
+
+# ---------------------------------------------------------------------------
+# extreme scales and parameter validation (fuzzer findings)
+# ---------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _time_limit(seconds):
+    """Fail with TimeoutError instead of hanging (POSIX; a no-op elsewhere)."""
+    if not hasattr(signal, "setitimer"):
+        yield
+        return
+
+    def handler(signum, frame):
+        raise TimeoutError(f"did not finish within {seconds} s")
+
+    previous = signal.signal(signal.SIGALRM, handler)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def _fuzz_data(scale):
+    X = np.random.default_rng(3).normal(size=(12, 2)) * scale
+    return X, np.random.default_rng(5).normal(size=12)
+
+
+def _zero_objective(X, y, fit_intercept=True):
+    d = X.shape[1] + int(fit_intercept)
+    return network_objective(X, y, np.zeros((d, 1)), np.zeros(1), ALPHA,
+                             fit_intercept=fit_intercept)
+
+
+def test_fast_solver_gives_up_instead_of_hanging_on_overflowing_features():
+    # features ~1e100: the backtracking's Lipschitz estimate used to double to
+    # inf, where 0.5·inf·0 = NaN failed the sufficient-decrease test forever
+    # (after a few hundred first-order iterations; Clarabel keeps it fast)
+    X, y = _fuzz_data(1e100)
+    D = enumerate_patterns(X)
+    with _time_limit(30), pytest.warns(ConvergenceWarning, match="max_iter"):
+        sol = solve_convex_relu(X, y, ALPHA, D, solver="CLARABEL")
+    assert not sol.converged
+    assert np.isfinite(sol.objective) and sol.objective <= _zero_objective(X, y)
+    assert sol.lower_bound <= sol.objective
+    # ~1e200: products overflow from the start (a power of 1e200 raised
+    # OverflowError); the stage gives up at once and returns the zero network
+    X, y = _fuzz_data(1e200)
+    D = enumerate_patterns(X)
+    with _time_limit(30), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # numpy's overflow notices
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        sol = solve_convex_relu(X, y, ALPHA, D, solver="CLARABEL", max_iter=150)
+    assert not sol.converged and sol.objective == _zero_objective(X, y)
+    assert 0.0 <= sol.lower_bound <= sol.objective
+
+
+def test_fast_solver_never_returns_worse_than_the_zero_network():
+    # features ~1e12 and an iteration budget the interior-point stage uses up:
+    # its last iterate had objective ~3e16, the zero network ~0.40
+    X, y = _fuzz_data(1e12)
+    D = enumerate_patterns(X)
+    with pytest.warns(ConvergenceWarning):
+        sol = solve_convex_relu(X, y, ALPHA, D, max_iter=100)
+    zero = _zero_objective(X, y)
+    assert sol.objective <= zero
+    # the reported objective, bound and duals are those of the returned point
+    U, a = recover_network(sol.v, sol.w)
+    d = X.shape[1] + 1
+    if U.shape[1] == 0:
+        U, a = np.zeros((d, 1)), np.zeros(1)
+    np.testing.assert_allclose(network_objective(X, y, U, a, ALPHA), sol.objective, rtol=1e-9)
+    mu = np.hstack([sol.duals["cone_v"], sol.duals["cone_w"]])
+    lb = dual_lower_bound(X, y, ALPHA, D, sol.duals["sample_duals"], mu)
+    np.testing.assert_allclose(lb, sol.lower_bound, rtol=1e-9, atol=1e-300)
+    assert sol.lower_bound <= sol.objective and 0 < sol.relative_gap < np.inf
+
+
+@pytest.mark.parametrize("d, fit_intercept", [(2, True), (2, False), (3, True)])
+def test_enumerated_patterns_do_not_depend_on_feature_scale(d, fit_intercept):
+    # the arrangement {x̃_kᵀu = 0} is that of c·X for every c > 0; the search used
+    # to lose cells (X·1e10: 27 of 57) or collapse to one while still "complete"
+    X = np.random.default_rng(0).normal(size=(8, d))
+    Xt = _augment(X) if fit_intercept else X
+
+    def as_set(P):
+        return {tuple(col) for col in P.T}
+
+    ref = as_set(enumerate_patterns(X, fit_intercept=fit_intercept))
+    assert ref == as_set(_cells_by_linear_programs(Xt))
+    for c in [1e-300, 1e-150, 1e-20, *10.0 ** np.arange(-12, 13, 2), 1e20, 1e155, 1e300]:
+        D = enumerate_patterns(c * X, fit_intercept=fit_intercept)
+        assert as_set(D) == ref, c
+
+
+@pytest.mark.parametrize("call, name", [
+    (lambda X, y, D: solve_convex_relu(X, y, "1", D), "alpha"),
+    (lambda X, y, D: solve_convex_relu(X, y, None, D), "alpha"),
+    (lambda X, y, D: solve_convex_relu(X, y, 1j, D), "alpha"),
+    (lambda X, y, D: solve_convex_relu(X, y, ALPHA, D, tol=None), "tol"),
+    (lambda X, y, D: solve_convex_relu(X, y, ALPHA, D, tol="1e-5"), "tol"),
+    (lambda X, y, D: solve_convex_relu(X, y, ALPHA, D, max_iter=None), "max_iter"),
+    (lambda X, y, D: solve_convex_relu(X, y, ALPHA, D, max_iter=np.inf), "max_iter"),
+    (lambda X, y, D: solve_convex_relu(X, y, ALPHA, D, max_iter="abc"), "max_iter"),
+    (lambda X, y, D: sample_patterns(X, None), "n_patterns"),
+    (lambda X, y, D: sample_patterns(X, np.nan), "n_patterns"),
+    (lambda X, y, D: certify(X, y, np.ones((3, 1)), np.ones(1), ALPHA, tol=None), "tol"),
+    (lambda X, y, D: certify(X, y, np.ones((3, 1)), np.ones(1), ALPHA, max_iter=None),
+     "max_iter"),
+    (lambda X, y, D: network_objective(X, y, np.ones((3, 1)), np.ones(1), "0.1"), "alpha"),
+])
+def test_parameters_of_the_wrong_type_raise_value_error(call, name):
+    X, y = _data(10, 2)
+    D = enumerate_patterns(X)
+    with pytest.raises(ValueError, match=f"{name} must be"):
+        call(X, y, D)
+
+
+def test_dual_bounds_and_gaps_are_never_nan():
+    X, y = _data(10, 2)
+    D = enumerate_patterns(X)
+    # the bound depends on ν only through its direction
+    base = dual_lower_bound(X, y, ALPHA, D, -y)
+    assert base > 0
+    np.testing.assert_allclose(dual_lower_bound(X, y, ALPHA, D, -y * 1e300), base, rtol=1e-12)
+    # (below the scale where t = 1 is infeasible no cone projection tightens c(ν):
+    # a weaker bound, the same for every such scale)
+    tiny = dual_lower_bound(X, y, ALPHA, D, -y * 1e-300)
+    np.testing.assert_allclose(tiny, dual_lower_bound(X, y, ALPHA, D, -y * 1e-150), rtol=1e-12)
+    assert 0 < tiny <= base
+    assert dual_lower_bound(X, y, ALPHA, D, np.full(10, 1e300)) == 0.0
+    for loss, labels in [("squared_hinge", np.sign(y)), ("logistic", np.sign(y))]:
+        lb = dual_lower_bound(X, labels, ALPHA, D, -labels * 1e300, loss=loss)
+        assert lb == dual_lower_bound(X, labels, ALPHA, D, -labels, loss=loss) and lb > 0
+    with pytest.raises(ValueError, match="cone_duals must not contain"):
+        dual_lower_bound(X, y, ALPHA, D, -y, np.full((10, 2 * D.shape[1]), np.nan))
+    # a network whose objective overflows: a finite bound, an infinite gap
+    U = np.random.default_rng(0).normal(size=(3, 4)) * 1e200
+    a = np.random.default_rng(1).normal(size=4)
+    for dual in ("solve", "residual"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # numpy's overflow notices
+            c = certify(X, y, U, a, ALPHA, dual=dual)
+        assert c.objective == np.inf and np.isfinite(c.lower_bound) and c.lower_bound >= 0
+        assert c.gap == np.inf and c.relative_gap == np.inf
+    # predictions inf − inf leave the objective undefined: a clear error, not NaN
+    Xbig = X * 1e300
+    with pytest.raises(ValueError, match="overflow"):
+        network_objective(Xbig, y, np.ones((3, 2)) * 1e10, np.array([1.0, -1.0]), ALPHA)
