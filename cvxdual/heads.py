@@ -1035,9 +1035,18 @@ def _solve_linf(smooth: _Smooth, radius, theta, lam0, tol, max_iter):
     tried: set[bytes] = set()
 
     ball = LinfBall(radius)
+    p1, K = smooth.p1, smooth.K
 
     def project(th):
         th = th.copy()
+        if smooth.multinomial:
+            # The loss does not change when a row of W shifts by the same amount in
+            # every class, so its optimum is not unique where the box leaves room:
+            # centring each row at its mid-range (which never increases max |W|)
+            # keeps the iterates on one optimum and lets the active set settle.
+            Theta = th.reshape(p1, K, order="F")
+            Theta[: smooth.d] -= 0.5 * (Theta[: smooth.d].max(axis=1, keepdims=True)
+                                        + Theta[: smooth.d].min(axis=1, keepdims=True))
         th[mask] = ball.project_closed_form(th[mask])[0]
         return th
 
@@ -1056,6 +1065,13 @@ def _solve_linf(smooth: _Smooth, radius, theta, lam0, tol, max_iter):
         start[at_bound] = radius * signs[at_bound]
         new, ok, it = _free_newton(smooth, start, ~at_bound, tol, max_iter)
         n_iter += it
+        if smooth.multinomial:
+            # rows with every class free may shift at no cost: centre them (above)
+            Theta = new.reshape(p1, K, order="F")
+            rows = ~at_bound.reshape(p1, K, order="F")[: smooth.d].any(axis=1)
+            W = Theta[: smooth.d]
+            W[rows] -= 0.5 * (W[rows].max(axis=1, keepdims=True)
+                              + W[rows].min(axis=1, keepdims=True))
         if not ok or np.any(np.abs(new[mask]) > radius * (1.0 + tol)):
             return None
         _, grad, _, _ = smooth.value_grad(new)
