@@ -925,7 +925,16 @@ def _solve_l1(smooth: _Smooth, radius, theta, lam0, tol, max_iter):
 
     def project(th):
         th = th.copy()
-        th[mask] = ball.project_closed_form(th[mask])[0]
+        W = th[mask]
+        P = ball.project_closed_form(W)[0]
+        if P is not W:
+            # Projected: onto the sphere exactly. With r far below max|W| the
+            # soft threshold cancels to an ℓ1 norm off by ~eps max|W| / r, which
+            # would read as an interior point and hide the face.
+            size = float(np.sum(np.abs(P)))
+            if size > 0:
+                P = P * (radius / size)
+        th[mask] = P
         return th
 
     def l1(th):
@@ -945,7 +954,8 @@ def _solve_l1(smooth: _Smooth, radius, theta, lam0, tol, max_iter):
             # Onto the face exactly: the face constraint holds to eps max|θ|, which
             # the intercept dominates when r is tiny (the rescale is that small).
             size = l1(new)
-            if 0 < size and abs(size - radius) <= 1e-6 * radius:
+            slack = 1e-6 * radius + 1e3 * np.finfo(float).eps * float(np.max(np.abs(new)))
+            if 0 < size and abs(size - radius) <= slack:
                 new[mask] *= radius / size
             good, lam = _l1_kkt(smooth, new, radius, tol)
             if good:
