@@ -328,3 +328,11 @@ def test_fitted_head_and_duals_are_those_of_the_cvxpy_definition():
     assert clf.objective_ == pytest.approx(exact.objective, abs=1e-8)
     assert clf.duals_["head"]["norm"] == pytest.approx(exact.duals["norm"], rel=1e-5)
     assert clf.loss_curve_[-1] == pytest.approx(exact.objective, abs=1e-8)
+
+
+def test_too_small_class_for_early_stopping_is_named_by_the_users_label():
+    X = np.random.default_rng(0).normal(size=(30, 3))
+    y = np.array(["cat"] * 29 + ["dog"])
+    clf = ConstrainedMLPClassifier((4,), early_stopping=True, max_iter=3, random_state=0)
+    with pytest.raises(ValueError, match="dog"):
+        clf.fit(X, y)

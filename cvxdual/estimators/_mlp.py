@@ -452,8 +452,9 @@ class ConstrainedMLPClassifier(ClassifierMixin, _BaseConstrainedMLP):
         def accuracy(y_val, z):
             return accuracy_score(y_val, self._labels_from_scores(z))
 
-        encoded = y_index if n_classes > 2 else y_head
-        self._fit_network(X, y_head, loss, accuracy, stratify=encoded)
+        # Stratify on the user's labels (the split is the same as on their codes,
+        # and an error about a too small class then names the user's label).
+        self._fit_network(X, y_head, loss, accuracy, stratify=y)
         return self
 
     def _labels_from_scores(self, z):
