@@ -22,7 +22,10 @@ def check_positive(value, name: str, *, allow_zero: bool = False) -> float:
     """
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise ValueError(f"{name} must be a real number, got {value!r}")
-    value = float(value)
+    try:
+        value = float(value)
+    except OverflowError:  # an int beyond the float range
+        raise ValueError(f"{name} must be finite, got {value!r}") from None
     if not np.isfinite(value):
         raise ValueError(f"{name} must be finite, got {value!r}")
     if value < 0 or (value == 0 and not allow_zero):

@@ -66,6 +66,7 @@ from threadpoolctl import threadpool_limits
 
 from ._solvers import check_solver
 from ._solvers import solve as _cvxpy_solve
+from ._validation import check_positive
 from .exceptions import SolverError
 from .losses import get_loss
 
@@ -291,32 +292,13 @@ def _get_loss(loss):
 # ---------------------------------------------------------------------------
 
 
-def _is_positive_real(value):
-    """Whether ``value`` is a real number (not a string, None, …), finite and > 0."""
-    try:
-        return isinstance(value, numbers.Real) and math.isfinite(value) and value > 0
-    except OverflowError:  # an int too large for a float
-        return False
-
-
-def _check_alpha(alpha):
-    if not _is_positive_real(alpha):
-        raise ValueError(f"alpha must be a finite number > 0, got {alpha!r}")
-    return float(alpha)
-
-
-def _check_tol(tol):
-    if not _is_positive_real(tol):
-        raise ValueError(f"tol must be a finite number > 0, got {tol!r}")
-    return float(tol)
-
-
 def _check_count(value, name):
     """An integer ≥ 1 (an integral float such as ``5.0`` is accepted)."""
     if isinstance(value, numbers.Integral):
         ok = value >= 1
     else:
-        ok = _is_positive_real(value) and float(value).is_integer() and value >= 1
+        ok = (isinstance(value, numbers.Real) and math.isfinite(value)
+              and float(value).is_integer() and value >= 1)
     if not ok:
         raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
     return int(value)
@@ -685,7 +667,7 @@ def network_objective(
     """
     X = _check_X(X)
     y = _check_y(y, X.shape[0])
-    alpha = _check_alpha(alpha)
+    alpha = check_positive(alpha, "alpha")
     U, a = _check_network(X, hidden_weights, output_weights, fit_intercept)
     loss = _get_loss(loss)
     with np.errstate(over="ignore", invalid="ignore"):
@@ -973,7 +955,7 @@ class ConvexReLUProgram:
         y = _check_y(y, self.Xt.shape[0])
         _check_labels(y, self.loss)
         self.y.value = y
-        self.alpha.value = _check_alpha(alpha)
+        self.alpha.value = check_positive(alpha, "alpha")
         name = _cvxpy_solve(self.problem, solver, what="convex ReLU program")
         v = np.asarray(self.v.value, dtype=float)
         w = np.asarray(self.w.value, dtype=float)
@@ -1255,7 +1237,7 @@ def _ipm(cert, *, max_iter, tol, consider, verbose):
         # the certifier's objective and bound, from the predictions already at hand
         obj = loss.value(zp, y) + alpha * float(np.linalg.norm(th, axis=0).sum())
         lb, _, _ = cert.lower_bound(theta_full, mu_full, refine=False, nu=nu)
-        gap = (obj - lb) / max(abs(obj), 1e-300)
+        gap = _relative_gap(obj, lb)
         if verbose:
             logger.info("ipm: iter %d objective %.12g bound %.12g gap %.3g mu %.3g "
                         "dual residual %.3g", it, obj, lb, gap, mu, float(np.abs(rd).max()))
@@ -1383,7 +1365,7 @@ def _project_to_cones(cert, theta):
 def _certified(cert, theta, lam):
     obj = cert.primal(theta)
     lb, t, nu, bound, mu = cert.lower_bound(theta, lam, refine=True, details=True)
-    return (obj - lb) / max(abs(obj), 1e-300), obj, lb, t, nu, bound, mu
+    return _relative_gap(obj, lb), obj, lb, t, nu, bound, mu
 
 
 def _solve_fast(cert, *, max_iter, tol, solver, verbose):
@@ -1445,7 +1427,7 @@ def _solve_fast(cert, *, max_iter, tol, solver, verbose):
             _, _, lb_i, t_i, nu_i, bound_i, mu_i = _certified(cert, theta_c, mu_c)
             if lb_i > lb_c:
                 lb_c, t_c, nu_c, bound_c, mu_out = lb_i, t_i, nu_i, bound_i, mu_i
-                gap_c = (obj_c - lb_c) / max(abs(obj_c), 1e-300)
+                gap_c = _relative_gap(obj_c, lb_c)
         mu_c = mu_out
         # interior-point iterates have no exact zeros: the sparsest version (neurons
         # below rtol · largest dropped) whose objective the same dual point still
@@ -1456,7 +1438,7 @@ def _solve_fast(cert, *, max_iter, tol, solver, verbose):
             sparse = _project_to_cones(cert, np.where(norms_c > rtol * top, theta_c, 0.0))
             obj_s = cert.primal(sparse)
             if obj_s <= obj_c + _SPARSIFY_SLACK * tol * abs(obj_c):
-                cand, obj_c, gap_c = sparse, obj_s, (obj_s - lb_c) / max(abs(obj_s), 1e-300)
+                cand, obj_c, gap_c = sparse, obj_s, _relative_gap(obj_s, lb_c)
                 break
         if not obj_c <= obj_zero:
             # never worse than the zero network (also when obj_c is NaN): θ = 0
@@ -1466,7 +1448,7 @@ def _solve_fast(cert, *, max_iter, tol, solver, verbose):
             if not lb_z <= lb_c:  # (also for a NaN lb_c)
                 lb_c, t_c, nu_c, bound_c, mu_c = lb_z, t_z, nu_z, bound_z, mu_z
             cand, obj_c, name = zero, obj_zero, "zero"
-            gap_c = (obj_c - lb_c) / max(abs(obj_c), 1e-300)
+            gap_c = _relative_gap(obj_c, lb_c)
         if verbose:
             logger.info("fista: candidate (%s) objective %.12g gap %.3g, %d neurons", name,
                         obj_c, gap_c, int(np.count_nonzero(np.abs(cand).max(axis=0))))
@@ -1539,7 +1521,7 @@ def _solve_fast(cert, *, max_iter, tol, solver, verbose):
         eta *= _AL_INNER_DECAY
         obj = cert.primal(theta)
         lb, _, _ = cert.lower_bound(theta, lam, refine=False)
-        gap = (obj - lb) / max(abs(obj), 1e-300)
+        gap = _relative_gap(obj, lb)
         if verbose:
             logger.info("fista: iter %d objective %.10g bound %.10g gap %.3g", it, obj, lb, gap)
         if gap <= tol:
@@ -1887,14 +1869,14 @@ def solve_convex_relu(
     """
     X = _check_X(X)
     y = _check_y(y, X.shape[0])
-    alpha = _check_alpha(alpha)
+    alpha = check_positive(alpha, "alpha")
     loss_obj = _get_loss(loss)
     _check_labels(y, loss_obj)
     patterns = _check_patterns(patterns, X.shape[0])
     if method not in ("fista", "cvxpy"):
         raise ValueError(f"method must be 'fista' or 'cvxpy', got {method!r}")
     max_iter = _check_count(max_iter, "max_iter")
-    tol = _check_tol(tol)
+    tol = check_positive(tol, "tol")
     solver = check_solver(solver)
     if patterns.shape[1] == 0:
         raise ValueError("patterns must hold at least one (nonzero) pattern")
@@ -2001,7 +1983,7 @@ def dual_lower_bound(
     """
     X = _check_X(X)
     y = _check_y(y, X.shape[0])
-    alpha = _check_alpha(alpha)
+    alpha = check_positive(alpha, "alpha")
     loss_obj = _get_loss(loss)
     patterns = _check_patterns(patterns, X.shape[0])
     nu = _check_y(sample_duals, X.shape[0], "sample_duals")
@@ -2089,7 +2071,7 @@ def certify(
     """
     X = _check_X(X)
     y = _check_y(y, X.shape[0])
-    alpha = _check_alpha(alpha)
+    alpha = check_positive(alpha, "alpha")
     loss_obj = _get_loss(loss)
     _check_labels(y, loss_obj)
     U, a = _check_network(X, hidden_weights, output_weights, fit_intercept)
@@ -2099,7 +2081,7 @@ def certify(
         raise ValueError(f"method must be 'auto', 'fista' or 'cvxpy', got {method!r}")
     n_patterns = _check_count(n_patterns, "n_patterns")
     max_iter = _check_count(max_iter, "max_iter")
-    tol = _check_tol(tol)
+    tol = check_positive(tol, "tol")
     Xt = _augment(X, fit_intercept)
     objective = network_objective(X, y, U, a, alpha, loss=loss_obj, fit_intercept=fit_intercept)
     if isinstance(patterns, str):

@@ -74,7 +74,7 @@ import scipy.optimize
 from . import _solvers
 from .exceptions import SolverError
 from .losses import Loss, get_loss
-from .sets import ConvexSet, L1Ball, L2Ball, LinfBall
+from .sets import ConvexSet, L1Ball, L2Ball, LinfBall, _frobenius
 
 __all__ = ["HeadSolution", "NormBoundedHead"]
 
@@ -414,14 +414,6 @@ def _power_of_two_scale(Phi) -> float:
     return float(2.0 ** np.clip(np.round(np.log2(rms)), -960, 960))
 
 
-def _safe_norm(x) -> float:
-    """Euclidean norm of ``x`` without underflow or overflow of the squares."""
-    top = float(np.max(np.abs(x))) if x.size else 0.0
-    if top == 0.0 or not np.isfinite(top):
-        return top
-    return top * float(np.linalg.norm(x / top))
-
-
 def _factor(M):
     """Cholesky factor of ``M``, adding a small multiple of I if it is singular."""
     jitter = 0.0
@@ -481,7 +473,7 @@ def _solve_l2(smooth: _Smooth, radius, theta, mu0, tol, max_iter):
     n_iter = 0
 
     def norm_w(th):
-        return _safe_norm(mask * th)
+        return _frobenius(mask * th)  # no under- or overflow of the squares
 
     if radius is None or mu0 == 0.0:
         # Unpenalised trial (no constraint, or a warm start that did not bind).
@@ -1056,16 +1048,18 @@ def _solve_linf(smooth: _Smooth, radius, theta, lam0, tol, max_iter):
     ball = LinfBall(radius)
     p1, K = smooth.p1, smooth.K
 
+    def centre_rows(th, rows=slice(None)):
+        # The multinomial loss does not change when a row of W shifts by the same
+        # amount in every class, so its optimum is not unique where the box leaves
+        # room: centring such rows at their mid-range (which never increases
+        # max |W|) keeps the iterates on one optimum and lets the active set settle.
+        W = th.reshape(p1, K, order="F")[: smooth.d]  # a view: th changes in place
+        W[rows] -= 0.5 * (W[rows].max(axis=1, keepdims=True) + W[rows].min(axis=1, keepdims=True))
+
     def project(th):
         th = th.copy()
         if smooth.multinomial:
-            # The loss does not change when a row of W shifts by the same amount in
-            # every class, so its optimum is not unique where the box leaves room:
-            # centring each row at its mid-range (which never increases max |W|)
-            # keeps the iterates on one optimum and lets the active set settle.
-            Theta = th.reshape(p1, K, order="F")
-            Theta[: smooth.d] -= 0.5 * (Theta[: smooth.d].max(axis=1, keepdims=True)
-                                        + Theta[: smooth.d].min(axis=1, keepdims=True))
+            centre_rows(th)
         th[mask] = ball.project_closed_form(th[mask])[0]
         return th
 
@@ -1085,12 +1079,8 @@ def _solve_linf(smooth: _Smooth, radius, theta, lam0, tol, max_iter):
         new, ok, it = _free_newton(smooth, start, ~at_bound, tol, max_iter)
         n_iter += it
         if smooth.multinomial:
-            # rows with every class free may shift at no cost: centre them (above)
-            Theta = new.reshape(p1, K, order="F")
-            rows = ~at_bound.reshape(p1, K, order="F")[: smooth.d].any(axis=1)
-            W = Theta[: smooth.d]
-            W[rows] -= 0.5 * (W[rows].max(axis=1, keepdims=True)
-                              + W[rows].min(axis=1, keepdims=True))
+            # rows with every class free may shift at no cost
+            centre_rows(new, ~at_bound.reshape(p1, K, order="F")[: smooth.d].any(axis=1))
         if not ok or np.any(np.abs(new[mask]) > radius * (1.0 + tol)):
             return None
         _, grad, _, _ = smooth.value_grad(new)
@@ -1362,11 +1352,12 @@ class NormBoundedHead:
         # unchanged). Features at scales far from 1 would otherwise leave the
         # intercept and the weights with incomparable curvatures.
         c = _power_of_two_scale(Phi)
-        cached = getattr(warm_start, "_curvature", None)
+        cached = getattr(warm_start, "_curvature", None)  # (key, chord matrix) or None
         if cached is not None and 0.25 <= c / cached[0][-1] <= 4.0:
             # keep the previous solve's scale (its chord matrix is in those units)
             c = cached[0][-1]
         smooth = _Smooth(self.loss, Phi / c, Y, weights, self.fit_intercept)
+        key = self._curvature_key(smooth, c)
         d, K = smooth.d, smooth.K
         coef, intercept, lam0 = np.zeros((d, K)), np.zeros(K), None
         if warm_start is not None and warm_start.coef.shape == (d, K):
@@ -1392,8 +1383,6 @@ class NormBoundedHead:
             chord_ok = smooth.p1 * K <= _CHORD_MAX_PARAMS and work <= _CHORD_MAX_WORK
             if lam0 is not None and lam0 > 0 and chord_ok:
                 # A binding warm start: chord steps with its Hessian factor (if any).
-                cached = getattr(warm_start, "_curvature", None)
-                key = (*self._curvature_key(smooth), c)
                 factor = cached[1] if cached is not None and cached[0] == key else None
                 chord = _solve_l2_chord(smooth, radius, theta, mu0, factor, self.tol)
                 if chord is not None:
@@ -1424,7 +1413,7 @@ class NormBoundedHead:
                     chord = _solve_l2_chord(smooth, radius, theta, lam / radius, None, self.tol)
                     if chord is not None:
                         result = (chord[0], chord[1], it + chord[2])
-                        curvature = ((*self._curvature_key(smooth), c), chord[3])
+                        curvature = (key, chord[3])
                         method = "lbfgs-chord-l2"
             if result is None:
                 result = _solve_l2(smooth, radius, theta, mu0, self.tol, self.max_iter)
@@ -1460,6 +1449,9 @@ class NormBoundedHead:
         solution._curvature = curvature
         return solution
 
-    def _curvature_key(self, smooth: _Smooth) -> tuple:
-        """What a cached Hessian factor must match to be reused as a chord matrix."""
-        return (self.loss.name, smooth.p1, smooth.K, self.fit_intercept)
+    def _curvature_key(self, smooth: _Smooth, scale: float) -> tuple:
+        """What a cached Hessian factor must match to be reused as a chord matrix.
+
+        ``scale`` (the power of two the features were divided by) is last.
+        """
+        return (self.loss.name, smooth.p1, smooth.K, self.fit_intercept, scale)

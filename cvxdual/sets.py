@@ -472,10 +472,9 @@ class SpectralBall(_MatrixNormBall):
             return V, {"norm": 0.0}
         if _GRAM_SAFE[0] < scale < _GRAM_SAFE[1] and r >= _GRAM_MIN_RATIO * scale:
             found = self._gram_eigenpairs(V)
-            if found is not None and (found[0].size == 0
-                                      or r * r >= _GRAM_MIN_RATIO**2 * found[0][-1]):
-                if found[0].size == 0:
-                    return V, {"norm": 0.0}
+            if found is not None and found[0].size == 0:
+                return V, {"norm": 0.0}
+            if found is not None and r * r >= _GRAM_MIN_RATIO**2 * found[0][-1]:
                 sc, Qc = np.sqrt(found[0]), found[1]
                 shrink = 1.0 - r / sc
                 if V.shape[0] >= V.shape[1]:
