@@ -36,9 +36,9 @@ from collections.abc import Callable, Mapping
 import cvxpy as cp
 import numpy as np
 from cvxpy.constraints.constraint import Constraint
-from scipy.linalg import lapack
 from scipy.optimize import linprog
 
+from ._linalg import _column_norms, _eigenpairs_above, _frobenius, _simplex_threshold
 from ._validation import check_finite_array, check_positive
 from .exceptions import InfeasibleSetError
 
@@ -146,87 +146,6 @@ class ConvexSet:
         return f"{type(self).__name__}({args})"
 
 
-# ---------------------------------------------------------------------------
-# Sort-based thresholds shared by L1Ball, NuclearBall and Simplex.
-
-
-def _simplex_threshold(values: np.ndarray, total: float) -> float:
-    """Return τ with ``Σ max(values − τ, 0) = total`` (``values`` 1-D, total > 0).
-
-    The largest entry is always in the support, so ``total >= max − τ``: every
-    entry at or below ``max − total`` is outside it and can be dropped before
-    Michelot's (1986) pivoting, which repeatedly takes τ as the mean excess over
-    the current support and drops entries at or below it. Both steps keep the
-    exact support, hence the same τ as the sort-based formula.
-    """
-    top = values.max()
-    # ``>=`` keeps the maximum even when ``total`` is below its rounding (then τ = max)
-    support = values[values >= top - total]
-    with np.errstate(over="ignore", invalid="ignore"):
-        excess = support.sum() - total
-    if not np.isfinite(excess):
-        # The sum of huge entries overflows: τ(v, t) = c τ(v / c, t / c).
-        c = float(np.abs(values).max())
-        return c * _simplex_threshold(values / c, total / c)
-    tau = excess / support.size
-    while True:
-        kept = support[support > tau]
-        # (None kept: τ is the maximum to rounding, total being below its ulp.)
-        if kept.size == support.size or kept.size == 0:
-            return float(tau)
-        support = kept
-        tau = (support.sum() - total) / support.size
-
-
-def _eigenpairs_above(gram: np.ndarray, threshold: float):
-    """Eigenpairs of a symmetric matrix with eigenvalue above ``threshold``.
-
-    Only those are computed: Householder tridiagonalisation, all eigenvalues of
-    the tridiagonal matrix (root-free QR), inverse iteration for the selected
-    ones and the Householder reflectors applied to those vectors only (LAPACK
-    ``sytrd``, ``sterf``, ``stein``, ``ormqr``). For the 64 × 64 Gram matrices of
-    the network benchmark this is about half the time of a full ``eigh``, where
-    the back-transformation of every eigenvector dominates. The vectors are
-    checked (residual and orthogonality at rounding level); ``None`` means
-    "use a full eigendecomposition" (a split tridiagonal matrix, no convergence
-    of inverse iteration, or a failed check).
-
-    Returns ``(values, vectors)`` (ascending values) or ``None``.
-    """
-    n = gram.shape[0]
-    if n < 3:
-        return None
-    lwork = _SYTRD_LWORK.get(n)
-    if lwork is None:
-        lwork = _SYTRD_LWORK[n] = int(lapack.dsytrd_lwork(n, lower=1)[0])
-    c, d, e, tau, info = lapack.dsytrd(gram, lower=1, lwork=lwork)
-    if info != 0 or not np.all(e != 0):
-        return None
-    values, info = lapack.dsterf(d, e)
-    if info != 0:
-        return None
-    top = values[values > threshold]
-    m = top.size
-    if m == 0:
-        return top, np.zeros((n, 0))
-    iblock = np.ones(n, dtype=np.int32)
-    isplit = np.zeros(n, dtype=np.int32)
-    isplit[0] = n
-    z, info = lapack.dstein(d, e, top, iblock, isplit)
-    if info != 0:
-        return None
-    vectors = np.empty((n, m))
-    vectors[0] = z[0]
-    vectors[1:] = lapack.dormqr(b"L", b"N", c[1:, :-1], tau, z[1:], max(1, 64 * m))[0]
-    scale = float(np.abs(values).max())
-    residual = gram @ vectors - vectors * top
-    # (written so that NaN fails the test)
-    if not (np.abs(residual).max() <= _EIG_CHECK_RTOL * scale
-            and np.abs(vectors.T @ vectors - np.eye(m)).max() <= _EIG_CHECK_RTOL):
-        return None
-    return top, vectors
-
-
 # SpectralBall projects through V's Gram matrix when max |V| is in this range
 # (LAPACK's inverse iteration squares the Gram matrix's entries: beyond about
 # 1e±75 they overflow or underflow) and r >= _GRAM_MIN_RATIO σ_max (the Gram
@@ -234,39 +153,6 @@ def _eigenpairs_above(gram: np.ndarray, threshold: float):
 # error of eps (σ_max / r)²); otherwise it uses an SVD.
 _GRAM_SAFE = (1e-70, 1e70)
 _GRAM_MIN_RATIO = 1e-3
-# Sums of squares below this have lost digits to underflow: norms rescale first.
-_SQUARES_TINY = 1e-280
-# workspace sizes of sytrd, cached by size (the query costs as much as a small call)
-_SYTRD_LWORK: dict = {}
-# residual / orthogonality (relative) the selected eigenvectors must reach
-_EIG_CHECK_RTOL = 1e-12
-
-
-def _column_norms(V: np.ndarray) -> np.ndarray:
-    """Euclidean norms of the columns (of the whole vector if 1-D), safe from overflow."""
-    # einsum neither warns on overflow nor allocates V*V.
-    squares = np.einsum("ij,ij->j", V, V) if V.ndim == 2 else np.einsum("i,i->", V, V)[None]
-    if np.isfinite(squares.sum()) and squares.min() >= _SQUARES_TINY:
-        return np.sqrt(squares)
-    # Entries near sqrt(max float) overflow the squares, entries near sqrt(min
-    # float) underflow them: rescale by the largest. (Zero columns come here too,
-    # and with NaN or inf in V the result is NaN or inf, which callers detect.)
-    with np.errstate(invalid="ignore"):
-        scale = np.abs(V).max(axis=0)
-        scale = np.where(scale > 0, scale, 1.0)
-        scaled = V / scale
-        squares = (np.einsum("ij,ij->j", scaled, scaled) if V.ndim == 2
-                   else np.einsum("i,i->", scaled, scaled)[None])
-        return scale * np.sqrt(squares)
-
-
-def _frobenius(V: np.ndarray) -> float:
-    flat = V.reshape(-1)
-    with np.errstate(over="ignore", under="ignore"):
-        squares = flat @ flat  # BLAS dot: 3x faster than einsum on large vectors
-    if np.isfinite(squares) and squares >= _SQUARES_TINY:
-        return float(np.sqrt(squares))
-    return float(_column_norms(flat)[0])
 
 
 class _NormBall(ConvexSet):

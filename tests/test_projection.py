@@ -391,7 +391,7 @@ def _sort_based_simplex_threshold(v, total):
     total=st.floats(1e-3, 1e3),
 )
 def test_simplex_threshold_matches_the_sort_based_formula(v, total):
-    from cvxdual.sets import _simplex_threshold
+    from cvxdual._linalg import _simplex_threshold
 
     tau = _simplex_threshold(v, total)
     scale = (1 + np.abs(v).max()) * v.size  # rounding in sums of v's entries
@@ -423,7 +423,7 @@ def test_spectral_projection_matches_an_svd_clip(shape, spread, rng):
 
 @pytest.mark.parametrize("n", [3, 17, 64])
 def test_selected_eigenpairs_match_a_full_eigh(n, rng):
-    from cvxdual.sets import _eigenpairs_above
+    from cvxdual._linalg import _eigenpairs_above
 
     # a tight cluster just above the threshold (as after an optimizer step from
     # a projected matrix), one exactly at it, and the rest below
@@ -445,7 +445,7 @@ def test_selected_eigenpairs_match_a_full_eigh(n, rng):
 
 
 def test_selected_eigenpairs_defer_to_eigh_when_the_matrix_splits():
-    from cvxdual.sets import _eigenpairs_above
+    from cvxdual._linalg import _eigenpairs_above
 
     # diagonal and block-diagonal matrices have a split tridiagonal form
     assert _eigenpairs_above(np.diag([3.0, 1.0, 2.0, 0.5]), 1.5) is None
