@@ -1,0 +1,173 @@
+"""The chord method for warm-started L2-ball solves (private).
+
+Consecutive solves in a training loop see slowly changing features, so the
+Hessian of one solve is a good iteration matrix for the next: the KKT system
+in ``(θ, μ)`` is solved with the inverse of an earlier ``H + μP`` (kept in
+float32 and BFGS-updated), refreshed only when the iteration stops contracting.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+import scipy.linalg
+import scipy.linalg.blas
+import scipy.linalg.lapack
+
+from ._config import _HeadConfig
+from ._newton import _factor
+from ._objective import _Smooth
+
+
+@functools.lru_cache(maxsize=8)
+def _strictly_lower(n: int) -> np.ndarray:
+    """Boolean mask of the strictly lower triangle of an n × n matrix (read-only)."""
+    mask = np.tril(np.ones((n, n), dtype=bool), -1)
+    mask.setflags(write=False)
+    return mask
+
+
+class _ChordMatrix:
+    """``(H + μP)⁻¹`` at one point, applied by a matrix product, with BFGS updates.
+
+    The inverse is kept in single precision: a chord matrix only sets the rate
+    of the iteration (its fixed point is the exact KKT point), and a float32
+    product reads half the memory of a float64 triangular solve. Each chord
+    step updates it (BFGS, a rank-2 change) with the observed change of the
+    Lagrangian gradient, so it follows the Hessian as the features drift from
+    solve to solve and needs fewer full refreshes.
+    """
+
+    def __init__(self, smooth: _Smooth, z, mu):
+        mask = smooth.mask
+        inverse = None
+        for dtype in (np.float32, np.float64):
+            H = smooth.hessian(z, dtype=dtype)
+            H[np.diag_indices_from(H)] += (mu * mask).astype(dtype)
+            c, info = scipy.linalg.lapack.get_lapack_funcs("potrf", (H,))(H, lower=False)
+            if info == 0:
+                inv, info = scipy.linalg.lapack.get_lapack_funcs("potri", (c,))(c, lower=False)
+                if info == 0 and np.all(np.isfinite(np.diag(inv))):
+                    # potri fills the upper triangle: mirror it (one pass)
+                    inverse = np.where(_strictly_lower(inv.shape[0]), inv.T, inv)
+                    break
+        if inverse is None:
+            # Singular in both precisions: add a small multiple of I (as _factor).
+            H = smooth.hessian(z)
+            H[np.diag_indices_from(H)] += mu * mask
+            factor = _factor(H)
+            inverse = scipy.linalg.cho_solve(factor, np.eye(H.shape[0]), check_finite=False)
+        self.inverse = np.ascontiguousarray(inverse)
+        self.centre = smooth.multinomial
+        self.shape = (smooth.K, smooth.p1)
+
+    def copy(self) -> _ChordMatrix:
+        new = object.__new__(_ChordMatrix)
+        new.__dict__.update(self.__dict__)
+        new.inverse = self.inverse.copy()
+        return new
+
+    def update(self, s, y):
+        """BFGS update of the inverse with the step ``s`` and gradient change ``y``."""
+        sy = float(s @ y)
+        if not sy > 1e-12 * float(np.linalg.norm(s) * np.linalg.norm(y)):
+            return
+        B = self.inverse
+        dt = B.dtype
+        By = self._product(y.astype(dt))
+        yBy = float(y @ By)
+        rho = 1.0 / sy
+        # B+ = B - ρ (s Byᵀ + By sᵀ) + (ρ² yBy + ρ) s sᵀ = B + u sᵀ + s uᵀ with
+        # u = (ρ² yBy + ρ)/2 s - ρ By: a symmetric rank-2 update of one triangle, in
+        # place (B.T is the Fortran-ordered view of the C array).
+        s_ = s.astype(dt)
+        u = (0.5 * (rho * rho * yBy + rho)) * s_ - rho * By
+        (syr2,) = scipy.linalg.blas.get_blas_funcs(("syr2",), (B,))
+        syr2(1.0, u, s_, a=B.T, overwrite_a=True, lower=0)
+
+    def _product(self, x):
+        """``B x`` from the triangle the updates maintain (the other one goes stale)."""
+        B = self.inverse
+        (symv,) = scipy.linalg.blas.get_blas_funcs(("symv",), (B,))
+        return symv(1.0, B.T, x, lower=0)
+
+    def solve(self, R):
+        """Return ``(H + μP)⁻¹ R`` for the columns of ``R``."""
+        dt = self.inverse.dtype
+        X = np.column_stack([self._product(r.astype(dt)) for r in R.T]).astype(float)
+        if self.centre:
+            # Keep the multinomial gauge: rounding in single precision would
+            # otherwise add a common row to every class, which changes ‖W‖ but
+            # not the loss, and the iteration would stall.
+            X = X.T.reshape(-1, *self.shape)
+            X -= X.mean(axis=1, keepdims=True)
+            X = X.reshape(R.shape[1], -1).T
+        return X
+
+
+def _solve_l2_chord(smooth: _Smooth, radius, theta, mu, factor, tol, config: _HeadConfig):
+    """Solve the binding L2 problem by a chord method on its KKT system.
+
+    Unknowns ``(θ, μ)``, equations ``∇f(θ) + μPθ = 0`` and ``½(‖Pθ‖² − r²) = 0``
+    (as :func:`~cvxdual.heads._l2._polish_l2`), but every step uses a :class:`_ChordMatrix`
+    ``factor``, the inverse of an earlier ``H + μP`` (from a previous solve on
+    nearby features, BFGS-updated since) instead of the current Hessian: one
+    gradient and one product with a dense matrix per step. When
+    a step contracts the residual by less than ``chord_rate`` the factor is
+    refreshed at the current iterate (a Newton step). The answer is returned
+    only when the relative KKT residual reaches ``kkt_chord_rtol`` with
+    ``μ > 0`` and ``|‖W‖ − r| <= tol r``, so it certifies the KKT conditions of
+    the convex ball problem.
+
+    Returns ``(θ, λ, n_iter, factor)`` or None (no convergence, or the bound
+    seems not to bind).
+    """
+    mask = smooth.mask
+    previous, since, refreshes = np.inf, 0, 0
+    last = None  # (θ, ∇f) of the previous iterate, for the BFGS update
+    own = False  # whether ``factor`` may be updated in place
+    for it in range(config.chord_max_iter + 1):
+        _, grad, _, z = smooth.value_grad(theta)
+        pt = mask * theta
+        r1 = grad + mu * pt
+        if last is not None:
+            if not own:
+                factor = factor.copy()
+                own = True
+            factor.update(theta - last[0], grad - last[1] + mu * (pt - mask * last[0]))
+        last = (theta, grad)
+        r2 = 0.5 * (float(pt @ pt) - radius**2)
+        scale = max(float(np.max(np.abs(grad))), 1e-300)
+        residual = max(float(np.max(np.abs(r1))) / scale, abs(r2) / radius**2)
+        if not np.isfinite(residual):
+            return None
+        if residual <= config.kkt_chord_rtol:
+            norm = float(np.sqrt(pt @ pt))
+            if mu <= 0 or abs(norm - radius) > tol * radius:
+                return None
+            return theta, mu * norm, it, factor
+        if it == config.chord_max_iter:
+            return None
+        stalled = since >= config.chord_refresh_gap and residual > config.chord_rate * previous
+        if factor is None or stalled:
+            if refreshes == config.chord_max_refresh or mu <= 0:
+                return None
+            try:
+                factor = _ChordMatrix(smooth, z, mu)
+            except np.linalg.LinAlgError:
+                return None
+            own = True
+            refreshes += 1
+            since = 0
+        since += 1
+        previous = residual
+        ac = factor.solve(np.column_stack([r1, pt]))
+        a, c = ac[:, 0], ac[:, 1]
+        curvature = float(pt @ c)
+        if not curvature > 0:  # Pθ = 0 or a broken factor: no step in μ
+            return None
+        d_mu = (r2 - float(pt @ a)) / curvature
+        theta = theta - a - c * d_mu
+        mu = mu + d_mu
+    return None

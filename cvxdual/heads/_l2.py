@@ -1,0 +1,281 @@
+r"""Fast exact solvers of the L2-ball head problem (and the unconstrained one) (private).
+
+The solution is the penalised optimum :math:`\theta(\mu) = \arg\min f(\theta) +
+\tfrac\mu2\|W\|_F^2` with :math:`\|W(\mu)\|_F = r`, and the dual is
+:math:`\lambda = \mu r`. Which path runs:
+
+* a binding warm start: chord steps on the KKT system in :math:`(\theta, \mu)`
+  (:mod:`._chord`), when its dense inverse Hessian is affordable;
+* small problems (:math:`n (d+1)^2 K^2` up to ``newton_max_work``): Newton's method
+  for each penalised problem, warm-started along the path, with safeguarded
+  Newton steps in :math:`\mu` on :math:`\varphi(\mu) = 1/\|W(\mu)\| - 1/r`
+  using :math:`dW/d\mu = -(H + \mu P)^{-1} P\theta` (Moré–Sorensen);
+* larger ones: L-BFGS on the sphere ``W = rV/‖V‖`` (whose curvature is that of
+  the penalised problem at the optimal penalty), then, while the Hessian is
+  still cheap, Newton's method on the KKT system in :math:`(\theta, \mu)`, or
+  else chord steps if L-BFGS stopped short of the KKT residual.
+
+Each solver returns a :class:`~._solution._FastResult` or None (not certified:
+the next path, or CVXPY, takes over).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.linalg
+import scipy.optimize
+
+from .._linalg import _frobenius
+from ._chord import _solve_l2_chord
+from ._config import _HeadConfig
+from ._newton import _factor, _newton
+from ._objective import _Smooth
+from ._solution import _FastResult, _Start
+
+
+def _solve_unconstrained(smooth: _Smooth, radius, start: _Start, tol, max_iter, config):
+    """Minimise ``f`` by Newton's method (``radius`` is None: no constraint)."""
+    result = _solve_l2(smooth, None, smooth.centred(start.theta), 0.0, tol, max_iter, config)
+    return None if result is None else _FastResult(*result, method="newton")
+
+
+def _solve_l2_ball(smooth: _Smooth, radius, start: _Start, tol, max_iter, config: _HeadConfig):
+    """Solve ``min f s.t. ‖W‖_F <= radius``: chord, Newton or L-BFGS paths, as above."""
+    theta = smooth.centred(start.theta)
+    mu0 = None if start.lam is None else start.lam / radius
+    work = smooth.n * (smooth.p1 * smooth.K) ** 2
+    chord_ok = smooth.p1 * smooth.K <= config.chord_max_params and work <= config.chord_max_work
+    if start.lam is not None and start.lam > 0 and chord_ok:
+        # A binding warm start: chord steps with its chord matrix (if any).
+        chord = _solve_l2_chord(smooth, radius, theta, mu0, start.chord, tol, config)
+        if chord is not None:
+            return _FastResult(*chord[:3], method="chord-l2", chord=chord[3])
+    if work > config.newton_max_work:
+        result = _solve_large_l2(smooth, radius, theta, tol, max_iter, chord_ok, config)
+        if result is not None:
+            return result
+    result = _solve_l2(smooth, radius, theta, mu0, tol, max_iter, config)
+    return None if result is None else _FastResult(*result, method="newton-l2")
+
+
+def _solve_large_l2(smooth: _Smooth, radius, theta, tol, max_iter, chord_ok, config):
+    """L-BFGS on the sphere, then a Newton polish or chord steps; a result or None."""
+    result = _solve_l2_sphere(smooth, radius, theta, tol, config)
+    if result is None:
+        return None
+    theta, lam, it = result
+    work = smooth.n * (smooth.p1 * smooth.K) ** 2
+    if work <= config.polish_max_work:
+        polished = _polish_l2(smooth, radius, theta, lam / radius, config.polish_max_iter, config)
+        if polished is None:
+            polished = _solve_l2(smooth, radius, theta, lam / radius, tol, max_iter, config)
+        if polished is not None:
+            return _FastResult(polished[0], polished[1], it + polished[2], "lbfgs-newton-l2")
+    elif chord_ok and lam > 0 and _l2_kkt_residual(smooth, radius, theta, lam) > config.kkt_rtol:
+        # Too large for the Newton polish, and L-BFGS stopped short of the KKT
+        # residual every fast solve reaches (it accepts kkt_lbfgs_rtol): chord
+        # steps from the Hessian at its point finish the solve, and the next
+        # warm-started solve reuses that matrix.
+        chord = _solve_l2_chord(smooth, radius, theta, lam / radius, None, tol, config)
+        if chord is not None:
+            return _FastResult(chord[0], chord[1], it + chord[2], "lbfgs-chord-l2", chord[3])
+    return _FastResult(theta, lam, it, "lbfgs-l2")
+
+
+def _solve_l2(smooth: _Smooth, radius, theta, mu0, tol, max_iter, config: _HeadConfig):
+    """Root-find the penalty ``μ`` with ``‖W(μ)‖_F = r``; return ``(θ, λ, n_iter)`` or None."""
+    mask = smooth.mask
+    n_iter = 0
+
+    def norm_w(th):
+        return _frobenius(mask * th)  # no under- or overflow of the squares
+
+    if radius is None or mu0 == 0.0:
+        # Unpenalised trial (no constraint, or a warm start that did not bind).
+        cap = max_iter if radius is None else config.mu_zero_newton
+        th, ok, it, _ = _newton(smooth, theta, 0.0, tol, cap, config)
+        n_iter += it
+        if radius is None:
+            return (th, 0.0, n_iter) if ok else None
+        if ok and norm_w(th) <= radius * (1.0 + tol):
+            return th, 0.0, n_iter
+        mu0 = None
+    if mu0 is None:
+        _, grad, _, _ = smooth.value_grad(theta)
+        mu0 = max(float(np.linalg.norm(mask * grad)) / radius, 1e-12)
+    lo, hi = 0.0, np.inf
+    mu = mu0
+    tried_zero = False
+    for _ in range(config.max_mu_steps):
+        th, ok, it, factor = _newton(smooth, theta, mu, tol, max_iter, config)
+        n_iter += it
+        if not ok:
+            return None
+        theta = th
+        nw = norm_w(theta)
+        if abs(nw - radius) <= tol * radius:
+            return theta, mu * nw, n_iter
+        if nw == 0.0:
+            # W(μ) = 0 with μ > 0 means ∇_W f = 0 at W = 0: optimal, bound inactive.
+            return theta, 0.0, n_iter
+        if nw > radius:
+            lo = mu
+        else:
+            hi = mu
+        u = scipy.linalg.cho_solve(factor, mask * theta, check_finite=False)
+        phi = 1.0 / nw - 1.0 / radius
+        dphi = float((mask * theta) @ u) / nw**3
+        proposal = mu - phi / dphi if dphi > 0 else np.nan
+        if np.isfinite(proposal) and lo < proposal < hi:
+            mu = proposal
+        elif np.isfinite(proposal) and proposal <= 0.0 and lo == 0.0 and not tried_zero:
+            # The extrapolated root is negative: the bound may not bind.
+            tried_zero = True
+            th, ok, it, _ = _newton(smooth, theta, 0.0, tol, config.mu_zero_newton, config)
+            n_iter += it
+            if ok and norm_w(th) <= radius * (1.0 + tol):
+                return th, 0.0, n_iter
+            mu = 0.1 * mu
+        elif np.isfinite(hi):
+            mu = np.sqrt(lo * hi) if lo > 0 else 0.1 * hi
+        else:
+            mu = 10.0 * mu
+        if lo > 0 and np.isfinite(hi) and hi - lo <= 1e-15 * hi:
+            return None
+        if lo == 0.0 and hi < 1e-14 * mu0:
+            # φ > 0 down to μ ≈ 0: the bound does not bind.
+            th, ok, it, _ = _newton(smooth, theta, 0.0, tol, max_iter, config)
+            n_iter += it
+            if ok and norm_w(th) <= radius * (1.0 + tol):
+                return th, 0.0, n_iter
+            return None
+    return None
+
+
+def _l2_kkt_residual(smooth: _Smooth, radius, theta, lam) -> float:
+    """Relative residual of ``∇f + (λ/r) Pθ = 0`` (as the KKT iterations measure it)."""
+    _, grad, _, _ = smooth.value_grad(theta)
+    r1 = grad + (lam / radius) * smooth.mask * theta
+    return float(np.max(np.abs(r1))) / max(float(np.max(np.abs(grad))), 1e-300)
+
+
+def _polish_l2(smooth: _Smooth, radius, theta, mu, max_iter, config: _HeadConfig):
+    """Newton's method on the KKT system of the binding L2 problem; ``(θ, λ, n)`` or None.
+
+    Unknowns ``(θ, μ)``, equations ``∇f(θ) + μPθ = 0`` and ``½(‖Pθ‖² − r²) = 0``;
+    no globalisation, so it is only used from an accurate start and gives up
+    (returns None) as soon as the residual stops decreasing.
+    """
+    mask = smooth.mask
+    best = None  # (residual, theta, mu, iterations)
+    for it in range(1, max_iter + 1):
+        _, grad, _, z = smooth.value_grad(theta)
+        r1 = grad + mu * mask * theta
+        r2 = 0.5 * (float(np.sum((mask * theta) ** 2)) - radius**2)
+        scale = max(float(np.max(np.abs(grad))), 1e-300)
+        residual = max(float(np.max(np.abs(r1))) / scale, abs(r2) / radius**2)
+        if residual <= config.kkt_polish_rtol:
+            return theta, mu * float(np.linalg.norm(mask * theta)), it - 1
+        if best is not None and residual >= best[0]:
+            # Stalled at the rounding level: accept the best iterate if it is accurate.
+            if best[0] <= config.kkt_polish_stall:
+                _, theta, mu, n = best
+                return theta, mu * float(np.linalg.norm(mask * theta)), n
+            return None
+        if mu <= 0:
+            return None
+        best = (residual, theta, mu, it - 1)
+        H = smooth.hessian(z)
+        H[np.diag_indices_from(H)] += mu * mask
+        factor = _factor(H)
+        a = scipy.linalg.cho_solve(factor, r1, check_finite=False)
+        c = scipy.linalg.cho_solve(factor, mask * theta, check_finite=False)
+        pt = mask * theta
+        curvature = float(pt @ c)
+        if not curvature > 0:  # Pθ = 0 or a broken factor: no step in μ
+            return None
+        d_mu = (r2 - float(pt @ a)) / curvature
+        theta = theta - a - c * d_mu
+        mu = mu + d_mu
+    return None
+
+
+def _lbfgs(fun, x0, tol, config: _HeadConfig):
+    """Minimise a smooth ``fun`` (returning value and gradient) with scipy's L-BFGS."""
+    result = scipy.optimize.minimize(
+        fun,
+        x0,
+        jac=True,
+        method="L-BFGS-B",
+        options={
+            "maxiter": config.lbfgs_max_iter,
+            "maxcor": config.lbfgs_memory,
+            "ftol": config.lbfgs_ftol,
+            "gtol": tol,
+        },
+    )
+    return result.x, int(result.nit)
+
+
+def _solve_l2_sphere(smooth: _Smooth, radius, theta, tol, config: _HeadConfig):
+    """Solve the L2-ball problem on its boundary by L-BFGS; return ``(θ, λ, n_iter)`` or None.
+
+    ``W = r V / ‖V‖`` turns the binding problem into an unconstrained smooth one
+    in ``(V, b)`` whose curvature is that of the penalised problem with the
+    optimal penalty, so L-BFGS costs about as much as one penalised fit. A
+    stationary point with ``λ = −⟨∇_W f, W⟩ / r > 0`` satisfies the KKT
+    conditions of the convex ball problem, hence is its solution; with
+    ``λ <= 0`` the bound does not bind and the unpenalised problem is solved.
+    """
+    mask = smooth.mask.astype(bool)
+    theta = theta.copy()
+    V = theta[mask]
+    if not np.any(V):
+        _, grad, _, _ = smooth.value_grad(theta)
+        V = -grad[mask]
+        if not np.any(V):
+            return None
+    # Gradient scale for the stopping test: at the start (W = 0 or the warm start).
+    gtol = tol * max(float(np.max(np.abs(smooth.value_grad(theta)[1]))), 1e-12)
+    theta[mask] = V * (radius / np.linalg.norm(V))
+
+    def on_sphere(x):
+        t = x.copy()
+        t[mask] = x[mask] * (radius / np.linalg.norm(x[mask]))
+        return t
+
+    def fun(x):
+        V = x[mask]
+        nv = np.linalg.norm(V)
+        u = V / nv
+        t = x.copy()
+        t[mask] = radius * u
+        val, grad, _, _ = smooth.value_grad(t)
+        grad = grad.copy()
+        gW = grad[mask]
+        grad[mask] = (radius / nv) * (gW - u * float(u @ gW))
+        return val, grad
+
+    x, n_iter = _lbfgs(fun, theta, gtol, config)
+    theta = on_sphere(x)
+    _, grad, _, _ = smooth.value_grad(theta)
+    gW, W = grad[mask], theta[mask]
+    lam = -float(gW @ W) / radius
+    scale = max(float(np.max(np.abs(gW))), 1e-12)
+    if lam > 0:
+        residual = np.concatenate([gW + (lam / radius) * W, grad[~mask]])
+        if np.max(np.abs(residual)) <= config.kkt_lbfgs_rtol * scale:
+            return theta, lam, n_iter
+        return None
+
+    # The bound does not bind: minimise f itself, starting from the sphere.
+    def free(t):
+        val, grad, _, _ = smooth.value_grad(t)
+        return val, grad.copy()
+
+    x, it = _lbfgs(free, theta, gtol, config)
+    n_iter += it
+    _, grad, _, _ = smooth.value_grad(x)
+    if np.linalg.norm(x[mask]) <= radius and np.max(np.abs(grad)) <= config.kkt_lbfgs_rtol * scale:
+        return x, 0.0, n_iter
+    return None

@@ -1,0 +1,165 @@
+r"""The smooth objective of a head in its parameters: value, gradient, curvature (private).
+
+As scikit-learn's ``LinearModelLoss``: the loss of :mod:`cvxdual.losses`
+composed with the linear scores, in the flat parameter vector the fast solvers
+iterate on. The solvers only call :class:`_Smooth`'s methods.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.linalg.blas
+
+from ..losses import Loss
+
+
+class _Smooth:
+    """``f(Θ) = Σ_i w_i ℓ(a_i Θ, y_i)`` with ``Θ`` (p1, K) = [W; b] and ``a_i = [φ_i, 1]``.
+
+    Vectors ``θ`` are ``Θ`` flattened column by column (class-major), so the
+    Hessian has ``K × K`` blocks of size ``p1 × p1``.
+    """
+
+    def __init__(self, loss: Loss, Phi, Y, weights, fit_intercept: bool):
+        self.loss = loss
+        self.n, self.d = Phi.shape
+        self.K = Y.shape[1]
+        self.A = np.hstack([Phi, np.ones((self.n, 1))]) if fit_intercept else Phi
+        self.p1 = self.A.shape[1]
+        self.Y = Y
+        self.w = weights
+        mask = np.zeros((self.p1, self.K))
+        mask[: self.d] = 1.0
+        self.mask = mask.ravel(order="F")  # 1 on the coefficients W, 0 on the intercept
+        self.multinomial = loss.name == "multinomial"
+        self._wy = weights[:, None] * Y if self.multinomial else None
+        self.n_eval = 0
+        self._last = None
+
+    def theta(self, coef, intercept) -> np.ndarray:
+        Theta = np.vstack([coef, intercept[None, :]]) if self.p1 > self.d else coef
+        return np.array(Theta, dtype=float).ravel(order="F")
+
+    def split(self, theta):
+        Theta = theta.reshape(self.p1, self.K, order="F")
+        intercept = Theta[self.d] if self.p1 > self.d else np.zeros(self.K)
+        return Theta[: self.d].copy(), np.array(intercept, dtype=float)
+
+    def centred(self, theta) -> np.ndarray:
+        """``θ`` with each row of ``[W; b]`` centred over the classes (multinomial only).
+
+        The multinomial loss does not change when the same row vector is added
+        to every class, and the penalised optimum (``μ > 0``) has centred rows:
+        starting centred keeps that gauge. For the other losses ``θ`` itself.
+        """
+        if not self.multinomial:
+            return theta
+        coef, intercept = self.split(theta)
+        return self.theta(coef - coef.mean(axis=1, keepdims=True), intercept - intercept.mean())
+
+    def scores(self, theta):
+        return self.A @ theta.reshape(self.p1, self.K, order="F")
+
+    def value(self, theta) -> float:
+        self.n_eval += 1
+        return float(self.w @ self.loss.per_sample(self.scores(theta), self.Y))
+
+    def value_grad(self, theta):
+        """Return ``f``, ``∇f`` (flat), the sample duals ``G = w ∂ℓ/∂z`` and ``z``.
+
+        The last result is cached (solvers often evaluate the same point twice);
+        callers must not modify the arrays returned.
+        """
+        if self._last is not None and np.array_equal(theta, self._last[0]):
+            return self._last[1]
+        self.n_eval += 1
+        z = self.scores(theta)
+        if self.multinomial:
+            # The multinomial loss inline (as cvxdual.losses, fewer passes): the chord
+            # iterations spend most of their time here.
+            # row maxima and sums column by column / as a product: reductions
+            # along rows of K entries are several times slower in NumPy
+            top = z[:, 0].copy()
+            for k in range(1, self.K):
+                np.maximum(top, z[:, k], out=top)
+            G = z - top[:, None]
+            np.exp(G, out=G)
+            total = G @ np.ones(self.K)
+            value = float(self.w @ (np.log(total) + top)) - float(np.vdot(self._wy, z))
+            G *= (self.w / total)[:, None]
+            G -= self._wy
+        else:
+            values, G = self.loss.per_sample_and_gradient(z, self.Y)
+            G *= self.w[:, None]
+            value = float(self.w @ values)
+        grad = (G.T @ self.A).ravel()  # (K, p1) in C order: Θ's gradient, class-major
+        result = (value, grad, G, z)
+        self._last = (np.array(theta, dtype=float, copy=True), result)
+        return result
+
+    def hessian(self, z, gauge: bool = True, dtype=np.float64) -> np.ndarray:
+        """Hessian of ``f``; for the multinomial loss plus the projector on its null space.
+
+        With ``gauge`` false only the intercept direction is fixed (the face
+        problems of the ℓ1 ball are not invariant to shifting coefficient rows).
+        ``dtype=np.float32`` assembles it in single precision (for chord matrices).
+        """
+        A, p1, K = self.A.astype(dtype, copy=False), self.p1, self.K
+        H = np.zeros((p1 * K, p1 * K), dtype=dtype)
+        if self.multinomial:
+            z = z - z.max(axis=1, keepdims=True)
+            P = np.exp(z)
+            P /= P.sum(axis=1, keepdims=True)
+            P = P.astype(dtype, copy=False)
+            WP = self.w.astype(dtype)[:, None] * P
+            for k in range(K):
+                Bk = A * WP[:, k : k + 1]
+                for l in range(k, K):
+                    if l == k:
+                        block = Bk.T @ (A * (1.0 - P[:, k : k + 1]))
+                    else:
+                        block = -(Bk.T @ (A * P[:, l : l + 1]))
+                    H[k * p1 : (k + 1) * p1, l * p1 : (l + 1) * p1] = block
+                    if l != k:
+                        H[l * p1 : (l + 1) * p1, k * p1 : (k + 1) * p1] = block.T
+            # The loss is invariant to adding the same row vector to every class:
+            # fix that gauge (gradient and penalty are orthogonal to it), each
+            # coordinate at its own curvature averaged over the classes (one scale
+            # for all would swamp the curvature of badly scaled features). Without
+            # ``gauge`` only the intercept's direction, at the mean curvature.
+            if gauge:
+                curvature = np.mean([np.diag(H[k * p1 : (k + 1) * p1, k * p1 : (k + 1) * p1])
+                                     for k in range(K)], axis=0)
+                curvature = np.maximum(curvature, np.finfo(dtype).tiny)
+            else:
+                scale = max(np.trace(H) / H.shape[0], 1e-12)
+                curvature = scale * (np.arange(p1) >= self.d)
+            fix = np.diag(curvature / K).astype(dtype, copy=False)
+            for k in range(K):
+                for l in range(K):
+                    H[k * p1 : (k + 1) * p1, l * p1 : (l + 1) * p1] += fix
+        else:
+            h = (self.w[:, None] * self.loss.hessian_diag(z, self.Y)).astype(dtype)
+            (syrk,) = scipy.linalg.blas.get_blas_funcs(("syrk",), (A,))
+            for k in range(K):
+                # Aᵀ diag(h_k) A as a symmetric rank-n update (half the flops of a product).
+                B = A * np.sqrt(h[:, k : k + 1])
+                upper = syrk(1.0, B, trans=1)
+                block = np.triu(upper) + np.triu(upper, 1).T
+                H[k * p1 : (k + 1) * p1, k * p1 : (k + 1) * p1] = block
+        return H
+
+    def lipschitz(self) -> float:
+        """An upper bound of the Lipschitz constant of ``∇f``."""
+        curvature = {"squared": 1.0, "logistic": 0.25, "multinomial": 0.5, "squared_hinge": 2.0}
+        gram = self.A.T @ (self.A * self.w[:, None])
+        return curvature[self.loss.name] * float(np.linalg.eigvalsh(gram)[-1])
+
+
+def _power_of_two_scale(Phi) -> float:
+    """The power of two nearest the root mean square of ``Phi`` (1 for zeros)."""
+    top = float(np.max(np.abs(Phi)))
+    if top == 0.0:
+        return 1.0
+    rms = top * float(np.sqrt(np.mean((Phi / top) ** 2)))
+    return float(2.0 ** np.clip(np.round(np.log2(rms)), -960, 960))
