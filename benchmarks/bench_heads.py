@@ -60,7 +60,7 @@ def run(repeats: int, cvxpy_full: bool) -> None:
     # CVXPY + Clarabel takes minutes on the full problems (and the binary one
     # needs tens of GiB in CVXPY's exponential-cone canonicalisation), so by
     # default the comparison with CVXPY uses the first rows only.
-    n_cvxpy = {"logistic": 2000, "multinomial": 300}
+    n_cvxpy = {"log_loss": 2000, "multinomial": 300}
     print(f"{'problem':28s} {'what':40s} {'time [s]':>9s} {'ratio':>8s}")
     for name, X, y, radius in datasets():
         n = X.shape[0]
@@ -88,8 +88,8 @@ def run(repeats: int, cvxpy_full: bool) -> None:
                 f"{'':28s} {'LogisticRegression(C=r/(nλ)), ' + label:40s} {t_lr:9.4f} "
                 f"{t_ours / t_lr:8.2f}   ours/sklearn; coef rel. diff {diff:.1e}"
             )
-        loss = "logistic" if len(np.unique(y)) == 2 else "multinomial"
-        target = 2.0 * y - 1.0 if loss == "logistic" else y
+        loss = "log_loss" if len(np.unique(y)) == 2 else "multinomial"
+        target = 2.0 * y - 1.0 if loss == "log_loss" else y
         sizes = [n] if cvxpy_full else []
         sizes.append(n_cvxpy[loss])
         for m in sizes:

@@ -432,13 +432,19 @@ LOSSES: dict[str, Loss] = {
 }
 
 
+# Other names get_loss accepts: scikit-learn (and the estimators) call the
+# logistic loss "log_loss".
+_ALIASES: dict[str, str] = {"log_loss": "logistic"}
+
+
 def get_loss(loss: str | Loss) -> Loss:
     """Return the :class:`Loss` named ``loss`` (a :class:`Loss` is returned as is).
 
     Parameters
     ----------
-    loss : {"squared", "logistic", "multinomial", "hinge", "squared_hinge", \
+    loss : {"squared", "logistic", "log_loss", "multinomial", "hinge", "squared_hinge", \
 "multiclass_hinge", "multiclass_squared_hinge"} or Loss
+        ``"log_loss"`` is another name of ``"logistic"``.
 
     Returns
     -------
@@ -454,9 +460,13 @@ def get_loss(loss: str | Loss) -> Loss:
     >>> from cvxdual.losses import get_loss
     >>> get_loss("squared").name
     'squared'
+    >>> get_loss("log_loss") is get_loss("logistic")
+    True
     """
     if isinstance(loss, Loss):
         return loss
     if isinstance(loss, str) and loss in LOSSES:
         return LOSSES[loss]
-    raise ValueError(f"loss must be one of {sorted(LOSSES)}, got {loss!r}")
+    if isinstance(loss, str) and loss in _ALIASES:
+        return LOSSES[_ALIASES[loss]]
+    raise ValueError(f"loss must be one of {sorted([*LOSSES, *_ALIASES])}, got {loss!r}")

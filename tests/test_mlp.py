@@ -316,14 +316,14 @@ def test_fitted_head_and_duals_are_those_of_the_cvxpy_definition():
         (5,), layer_constraints=SpectralBall(1.0), head_radius=1.0, max_iter=3, random_state=0
     ).fit(X, y)
     features = mlp_module.forward(X, clf.coefs_, clf.intercepts_, clf.activation)[-1]
-    exact = NormBoundedHead("logistic", L2Ball(1.0), solver="cvxpy").solve(
+    exact = NormBoundedHead("log_loss", L2Ball(1.0), solver="cvxpy").solve(
         features, np.where(y == 1, 1.0, -1.0)
     )
     # Clarabel's exponential-cone solutions are ~1e-6 accurate (KKT residual
     # ~3e-7 here), so CVXPY is matched at that level, and the KKT-checked fast
     # solve on the same features to rounding
     np.testing.assert_allclose(clf.head_coef_, exact.coef, atol=1e-5)
-    fast = NormBoundedHead("logistic", L2Ball(1.0)).solve(features, np.where(y == 1, 1.0, -1.0))
+    fast = NormBoundedHead("log_loss", L2Ball(1.0)).solve(features, np.where(y == 1, 1.0, -1.0))
     np.testing.assert_allclose(clf.head_coef_, fast.coef, atol=1e-9)
     assert clf.objective_ == pytest.approx(exact.objective, abs=1e-8)
     assert clf.duals_["head"]["norm"] == pytest.approx(exact.duals["norm"], rel=1e-5)

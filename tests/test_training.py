@@ -56,7 +56,7 @@ def _fd_gradient(head, X, y, coefs, intercepts, activation, eps=1e-5):
     [
         ("squared", L2Ball(0.5), "real"),
         ("squared", None, "real"),
-        ("logistic", L2Ball(1.0), "sign"),
+        ("log_loss", L2Ball(1.0), "sign"),
         ("multinomial", L2Ball(1.0), "labels"),
     ],
 )
@@ -123,7 +123,7 @@ def test_constrained_layers_and_head_stay_feasible_and_duals_are_recorded():
     # A polyhedron (solved by CVXPY): the sum of the last layer's weights is at most -1.
     poly = Polyhedron(np.ones((1, 15)), np.array([-1.0]))
     sets = [SpectralBall(0.3), MaxNorm(0.2), poly]
-    head = NormBoundedHead("logistic", L2Ball(2.0))
+    head = NormBoundedHead("log_loss", L2Ball(2.0))
     result = train(
         X, y, coefs, intercepts, head, activation="relu", optimizer=Adam(0.01),
         layer_constraints=sets, batch_size=16, max_iter=3, random_state=0,

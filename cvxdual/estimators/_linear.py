@@ -41,7 +41,7 @@ _SOLVERS = {"auto", "cvxpy", *cp.installed_solvers()}
 
 # Head losses of the classifier: (binary, multiclass).
 _CLASSIFIER_LOSSES = {
-    "log_loss": ("logistic", "multinomial"),
+    "log_loss": ("log_loss", "multinomial"),
     "hinge": ("hinge", "multiclass_hinge"),
     "squared_hinge": ("squared_hinge", "multiclass_squared_hinge"),
 }

@@ -439,7 +439,7 @@ class ConstrainedMLPClassifier(ClassifierMixin, _BaseConstrainedMLP):
                 f"but the data contains only one class: {self.classes_[0]!r}"
             )
         if self.head_loss == "log_loss":
-            loss = "logistic" if n_classes == 2 else "multinomial"
+            loss = "log_loss" if n_classes == 2 else "multinomial"
         else:
             if n_classes > 2:
                 raise ValueError(

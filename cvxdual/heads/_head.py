@@ -22,7 +22,8 @@ from ._solution import HeadSolution, _Start
 
 logger = logging.getLogger(__name__)
 
-# Losses with a fast exact solver (a Lipschitz gradient and a cheap Hessian).
+# Losses with a fast exact solver (a Lipschitz gradient and a cheap Hessian), by
+# Loss.name ("logistic" is the log loss).
 _FAST_LOSSES = ("squared", "logistic", "multinomial", "squared_hinge")
 
 # The fast solver of each constraint type (None: no constraint). Exact types:
@@ -143,7 +144,8 @@ class NormBoundedHead:
         self.max_iter = int(max_iter)
         if self.solver == "fast" and not self.has_fast_solver:
             raise ValueError(
-                f"solver='fast' needs a smooth loss {_FAST_LOSSES} and no constraint, an "
+                "solver='fast' needs a smooth loss ('squared', 'log_loss', 'multinomial', "
+                f"'squared_hinge') and no constraint, an "
                 f"L2Ball, an L1Ball or a LinfBall; got loss {self.loss.name!r} and "
                 f"{constraint!r}"
             )

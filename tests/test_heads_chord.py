@@ -1,0 +1,91 @@
+"""Tests of cvxdual.heads._chord: warm-started L2 solves by the chord method."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from heads_support import FAST_LOSSES, assert_same, kkt_residuals, problem, radius_scale
+
+from cvxdual.heads import NormBoundedHead
+from cvxdual.heads._chord import _ChordMatrix
+from cvxdual.heads._config import _HeadConfig
+from cvxdual.sets import L2Ball
+
+
+def _count_chord_matrices(monkeypatch):
+    built = []
+    original = _ChordMatrix.__init__
+
+    def init(self, *args):
+        built.append(1)
+        original(self, *args)
+
+    monkeypatch.setattr(_ChordMatrix, "__init__", init)
+    return built
+
+
+@pytest.mark.parametrize("loss", FAST_LOSSES)
+def test_chord_warm_start_matches_cvxpy_and_reuses_curvature(monkeypatch, loss):
+    # Warm-started binding L2 solves run chord steps with the previous solve's
+    # Hessian factor: same numbers as CVXPY, KKT to 1e-7, fewer iterations than cold.
+    built = _count_chord_matrices(monkeypatch)
+    Phi, y = problem(loss, n=60, d=5, seed=30)
+    r = 0.4 * radius_scale(loss, Phi, y, L2Ball)
+    head = NormBoundedHead(loss, L2Ball(r))
+    rng = np.random.default_rng(3)
+    previous = head.solve(Phi, y)
+    assert previous.method == "newton-l2" and not built
+    for step in range(1, 4):
+        Phi_t = Phi + 0.01 * step * rng.normal(size=Phi.shape)
+        warm = head.solve(Phi_t, y, warm_start=previous)
+        assert warm.method == "chord-l2"
+        exact = NormBoundedHead(loss, L2Ball(r), solver="CLARABEL").solve(Phi_t, y)
+        assert_same(warm, exact, loss=loss)
+        residuals = kkt_residuals(warm, loss, Phi_t, y, L2Ball, r)
+        scale = np.max(np.abs(Phi_t.T @ warm.sample_duals))
+        for name, value in residuals.items():
+            assert value <= 1e-7 * max(scale, 1.0), (name, value)
+        cold = head.solve(Phi_t, y)
+        assert warm.n_iter < cold.n_iter
+        assert warm.objective == pytest.approx(cold.objective, rel=1e-9)
+        previous = warm
+    # The first chord solve builds a chord matrix; later ones reuse the cached one
+    # (the squared loss has a constant Hessian: its chord steps are Newton steps).
+    assert len(built) < 3
+
+
+def test_chord_gives_up_when_the_bound_stops_binding():
+    Phi, y = problem("multinomial", n=60, d=5, seed=31)
+    r = 0.4 * radius_scale("multinomial", Phi, y, L2Ball)
+    binding = NormBoundedHead("multinomial", L2Ball(r)).solve(Phi, y)
+    head = NormBoundedHead("multinomial", L2Ball(5.0 * r / 0.4))
+    sol = head.solve(Phi, y, warm_start=binding)
+    assert sol.method == "newton-l2" and sol.duals["norm"] == 0.0
+    exact = NormBoundedHead("multinomial", L2Ball(5.0 * r / 0.4), solver="CLARABEL").solve(Phi, y)
+    assert sol.objective == pytest.approx(exact.objective, rel=1e-6)
+
+
+def test_chord_ignores_curvature_of_another_problem(monkeypatch):
+    # A warm start from another loss (same shapes) brings a Hessian factor that
+    # does not apply: a new chord matrix is built, and the answer is still exact.
+    built = _count_chord_matrices(monkeypatch)
+    Phi, y = problem("log_loss", n=60, d=5, seed=32)
+    r = 0.4 * min(radius_scale(loss, Phi, y, L2Ball) for loss in ("squared", "log_loss"))
+    squared = NormBoundedHead("squared", L2Ball(r))
+    first = squared.solve(Phi, y)
+    second = squared.solve(Phi + 0.01, y, warm_start=first)
+    assert second.method == "chord-l2" and len(built) == 1
+    logistic = NormBoundedHead("log_loss", L2Ball(r))
+    sol = logistic.solve(Phi, y, warm_start=second)
+    assert sol.method == "chord-l2" and len(built) == 2
+    exact = NormBoundedHead("log_loss", L2Ball(r), solver="CLARABEL").solve(Phi, y)
+    assert_same(sol, exact, loss="log_loss")
+
+
+def test_chord_is_skipped_when_hessians_are_too_expensive():
+    Phi, y = problem("log_loss", n=60, d=5, seed=33)
+    radius = 0.4 * radius_scale("log_loss", Phi, y, L2Ball)
+    head = NormBoundedHead("log_loss", L2Ball(radius), _config=_HeadConfig(chord_max_work=0))
+    previous = head.solve(Phi, y)
+    warm = head.solve(Phi + 0.01, y, warm_start=previous)
+    assert warm.method == "newton-l2" and warm.duals["norm"] > 0

@@ -1,0 +1,91 @@
+"""Tests of cvxdual.heads._l2: the L2-ball paths (root find in μ, L-BFGS on the sphere, polish)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+from heads_support import assert_same, problem, radius_scale
+
+from cvxdual.heads import NormBoundedHead
+from cvxdual.heads._chord import _solve_l2_chord
+from cvxdual.heads._config import _HeadConfig
+from cvxdual.heads._l2 import _l2_kkt_residual, _polish_l2
+from cvxdual.heads._objective import _Smooth
+from cvxdual.losses import get_loss
+from cvxdual.sets import L2Ball
+
+
+@pytest.mark.parametrize("polish", ["newton", "chord", None])
+@pytest.mark.parametrize("loss", ["log_loss", "multinomial", "squared"])
+def test_lbfgs_path_matches_cvxpy(loss, polish):
+    # Large problems run L-BFGS on the sphere, then a Newton polish when cheap, or
+    # chord steps from one Hessian when L-BFGS stopped short of the KKT residual of
+    # the other fast solvers: force those paths on a small problem.
+    config = replace(_HeadConfig(), newton_max_work=0)
+    if polish != "newton":
+        config = replace(config, polish_max_work=0)
+    if polish == "chord":
+        config = replace(config, kkt_rtol=1e-300)  # L-BFGS always "stops short"
+    if polish is None:
+        config = replace(config, chord_max_work=0)
+    Phi, y = problem(loss, seed=11)
+    r = 0.4 * radius_scale(loss, Phi, y, L2Ball)
+    fast = NormBoundedHead(loss, L2Ball(r), _config=config).solve(Phi, y)
+    assert fast.method == {"newton": "lbfgs-newton-l2", "chord": "lbfgs-chord-l2"}.get(
+        polish, "lbfgs-l2"
+    )
+    exact = NormBoundedHead(loss, L2Ball(r), solver="CLARABEL").solve(Phi, y)
+    assert_same(fast, exact, loss=loss)
+    # the KKT conditions ∇f + μ P θ = 0 with λ = μ r: to 1e-9 after a polish, and
+    # to the residual every fast solve must reach (1e-7) with L-BFGS alone
+    smooth = _Smooth(get_loss(loss), Phi, get_loss(loss).encode_targets(y),
+                     np.full(len(y), 1 / len(y)), True)
+    theta = smooth.theta(fast.coef, fast.intercept)
+    residual = _l2_kkt_residual(smooth, r, theta, fast.duals["norm"])
+    assert residual <= (1e-9 if polish is not None else 1e-7)
+    # Not binding: L-BFGS finds λ <= 0 on the sphere and solves the free problem.
+    inside = NormBoundedHead(loss, L2Ball(3.0 * r / 0.4), _config=config).solve(Phi, y)
+    assert inside.duals["norm"] == 0.0
+    assert inside.method == ("lbfgs-newton-l2" if polish == "newton" else "lbfgs-l2")
+
+
+def test_separable_data_binding():
+    # The unconstrained logistic optimum does not exist; the bounded one does.
+    rng = np.random.default_rng(18)
+    Phi = rng.normal(size=(30, 2))
+    y = np.where(Phi[:, 0] > 0, 1.0, -1.0)
+    fast = NormBoundedHead("log_loss", L2Ball(3.0)).solve(Phi, y)
+    exact = NormBoundedHead("log_loss", L2Ball(3.0), solver="CLARABEL").solve(Phi, y)
+    assert fast.method == "newton-l2"
+    assert_same(fast, exact, loss="log_loss")
+
+
+def test_kkt_iterations_give_up_without_a_step_in_mu():
+    # From W = 0 the KKT step has no μ-direction (Pθ = 0): both KKT iterations
+    # return None (the caller then solves from scratch) instead of dividing by 0.
+    Phi, y = problem("squared", seed=20)
+    loss = get_loss("squared")
+    smooth = _Smooth(loss, Phi, loss.encode_targets(y), np.full(40, 1 / 40), True)
+    theta = np.zeros(smooth.p1 * smooth.K)
+    assert _solve_l2_chord(smooth, 0.3, theta, 1.0, None, 1e-9, _HeadConfig()) is None
+    assert _polish_l2(smooth, 0.3, theta, 1.0, 10, _HeadConfig()) is None
+
+
+def test_warm_start_reduces_lbfgs_iterations():
+    config = replace(
+        _HeadConfig(),
+        newton_max_work=0,
+        polish_max_work=0,
+        chord_max_iter=0,  # the chord method gives up at once
+    )
+    Phi, y = problem("multinomial", n=80, d=6, seed=22)
+    head = NormBoundedHead("multinomial", L2Ball(0.5), _config=config)
+    previous = head.solve(Phi, y)
+    Phi2 = Phi + 0.01 * np.random.default_rng(2).normal(size=Phi.shape)
+    cold = head.solve(Phi2, y)
+    warm = head.solve(Phi2, y, warm_start=previous)
+    assert cold.method == warm.method == "lbfgs-l2"
+    assert warm.n_iter < cold.n_iter
+    assert warm.objective == pytest.approx(cold.objective, rel=1e-9)

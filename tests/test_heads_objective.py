@@ -1,0 +1,96 @@
+"""Tests of cvxdual.heads._objective: value, gradient and curvature of the smooth objective."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from heads_support import FAST_LOSSES, problem
+
+from cvxdual.heads._objective import _power_of_two_scale, _Smooth
+from cvxdual.losses import get_loss
+
+
+def _smooth(loss, fit_intercept=True, seed=50):
+    Phi, y = problem(loss, n=30, d=3, seed=seed)
+    rng = np.random.default_rng(seed)
+    weights = rng.uniform(0.5, 1.5, size=30)
+    loss = get_loss(loss)
+    smooth = _Smooth(loss, Phi, loss.encode_targets(y), weights / weights.sum(), fit_intercept)
+    theta = 0.3 * rng.normal(size=smooth.p1 * smooth.K)
+    return smooth, theta
+
+
+@pytest.mark.parametrize("fit_intercept", [True, False])
+@pytest.mark.parametrize("loss", FAST_LOSSES)
+def test_value_and_gradient_match_the_loss_and_finite_differences(loss, fit_intercept):
+    smooth, theta = _smooth(loss, fit_intercept)
+    value, grad, G, z = smooth.value_grad(theta)
+    assert value == pytest.approx(smooth.loss.value(z, smooth.Y, smooth.w), rel=1e-12)
+    assert smooth.value(theta) == pytest.approx(value, rel=1e-12)
+    # the sample duals ν = w ∂ℓ/∂z, and ∇f = Aᵀ ν class by class
+    np.testing.assert_allclose(G, smooth.w[:, None] * smooth.loss.gradient(z, smooth.Y),
+                               rtol=1e-10, atol=1e-15)
+    eps = 1e-6
+    numeric = np.array([
+        (smooth.value(theta + eps * e) - smooth.value(theta - eps * e)) / (2 * eps)
+        for e in np.eye(theta.size)
+    ])
+    np.testing.assert_allclose(grad, numeric, rtol=1e-6, atol=1e-9)
+
+
+@pytest.mark.parametrize("loss", FAST_LOSSES)
+def test_hessian_matches_finite_differences_of_the_gradient(loss):
+    # For the multinomial loss the Hessian adds a term on the gauge direction (one
+    # row vector added to every class), so compare along centred directions only.
+    smooth, theta = _smooth(loss, seed=51)
+    _, _, _, z = smooth.value_grad(theta)
+    H = smooth.hessian(z)
+    np.testing.assert_allclose(H, H.T, atol=1e-15)
+    rng = np.random.default_rng(52)
+    eps = 1e-6
+    for _ in range(3):
+        v = smooth.centred(rng.normal(size=theta.size))
+        plus = smooth.value_grad(theta + eps * v)[1].copy()
+        minus = smooth.value_grad(theta - eps * v)[1].copy()
+        np.testing.assert_allclose(H @ v, (plus - minus) / (2 * eps), rtol=1e-5, atol=1e-9)
+    single = smooth.hessian(z, dtype=np.float32)
+    assert single.dtype == np.float32
+    np.testing.assert_allclose(single, H, rtol=1e-4, atol=1e-6 * np.abs(H).max())
+
+
+@pytest.mark.parametrize("loss", ["squared", "log_loss", "squared_hinge"])
+def test_lipschitz_bounds_the_curvature(loss):
+    smooth, theta = _smooth(loss, seed=53)
+    H = smooth.hessian(smooth.value_grad(theta)[3])
+    assert np.linalg.eigvalsh(H)[-1] <= smooth.lipschitz() * (1 + 1e-12)
+
+
+def test_centred_fixes_the_multinomial_gauge_only():
+    smooth, theta = _smooth("multinomial", seed=54)
+    centred = smooth.centred(theta)
+    np.testing.assert_allclose(centred.reshape(smooth.p1, smooth.K, order="F").sum(axis=1), 0.0,
+                               atol=1e-14)
+    assert smooth.value(centred) == pytest.approx(smooth.value(theta), rel=1e-12)
+    other, theta = _smooth("squared", seed=54)
+    assert other.centred(theta) is theta
+
+
+def test_theta_and_split_are_inverse():
+    smooth, theta = _smooth("multinomial", seed=55)
+    coef, intercept = smooth.split(theta)
+    assert coef.shape == (smooth.d, smooth.K) and intercept.shape == (smooth.K,)
+    np.testing.assert_array_equal(smooth.theta(coef, intercept), theta)
+
+
+@pytest.mark.parametrize("scale", [1e-300, 3e-9, 1.0, 0.7, 5e12, 1e300])
+def test_power_of_two_scale_is_exact_and_near_the_rms(scale):
+    Phi = scale * np.random.default_rng(56).normal(size=(20, 3))
+    c = _power_of_two_scale(Phi)
+    assert np.log2(c) == round(np.log2(c))
+    np.testing.assert_array_equal((Phi / c) * c, Phi)  # dividing by a power of two is exact
+    rms = np.sqrt(np.mean((Phi / np.abs(Phi).max()) ** 2)) * np.abs(Phi).max()
+    if abs(np.log2(rms)) < 960:
+        assert 2**-0.5 <= rms / c <= 2**0.5
+    else:  # kept within 2^±960, so that Φ / c neither overflows nor underflows
+        assert c == 2.0 ** (960 * np.sign(np.log2(rms)))
+    assert _power_of_two_scale(np.zeros((2, 2))) == 1.0
