@@ -163,11 +163,23 @@ def _solve_l2_chord(smooth: _Smooth, radius, theta, mu, factor, tol, config: _He
         since += 1
         previous = residual
         ac = factor.solve(np.column_stack([r1, pt]))
-        a, c = ac[:, 0], ac[:, 1]
-        curvature = float(pt @ c)
-        if not curvature > 0:  # Pθ = 0 or a broken factor: no step in μ
+        step = _kkt_step(theta, mu, pt, r2, ac[:, 0], ac[:, 1])
+        if step is None:
             return None
-        d_mu = (r2 - float(pt @ a)) / curvature
-        theta = theta - a - c * d_mu
-        mu = mu + d_mu
+        theta, mu = step
     return None
+
+
+def _kkt_step(theta, mu, pt, r2, a, c):
+    """One step of an iteration on the binding L2 problem's KKT system; ``(θ, μ)`` or None.
+
+    ``a = M r1`` and ``c = M Pθ`` with ``M`` the inverse of ``H + μP`` (exact or
+    a chord matrix), ``r1 = ∇f + μPθ`` and ``r2 = ½(‖Pθ‖² − r²)``: eliminating
+    ``δθ`` from the linearised system leaves a scalar equation for ``δμ``.
+    None when there is no step in ``μ`` (``Pθ = 0`` or a broken matrix).
+    """
+    curvature = float(pt @ c)
+    if not curvature > 0:
+        return None
+    d_mu = (r2 - float(pt @ a)) / curvature
+    return theta - a - c * d_mu, mu + d_mu

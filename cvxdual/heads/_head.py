@@ -156,7 +156,19 @@ class NormBoundedHead:
 
     @property
     def has_fast_solver(self) -> bool:
-        """Whether the loss and constraint have a fast exact solver."""
+        """Whether the loss and constraint have a fast exact solver.
+
+        Examples
+        --------
+        >>> from cvxdual.heads import NormBoundedHead
+        >>> from cvxdual.sets import L1Ball, NonNegative
+        >>> NormBoundedHead("log_loss", L1Ball(1.0)).has_fast_solver
+        True
+        >>> NormBoundedHead("hinge", L1Ball(1.0)).has_fast_solver
+        False
+        >>> NormBoundedHead("squared", NonNegative()).has_fast_solver
+        False
+        """
         return self.loss.name in _FAST_LOSSES and _fast_solver(self.constraint) is not None
 
     def _validate(self, features, y, sample_weight):
@@ -178,7 +190,29 @@ class NormBoundedHead:
         return Phi, Y, weights
 
     def compiled(self, n: int, d: int, K: int) -> _CompiledHead:
-        """Return the compiled CVXPY problem for ``(n, d, K)``, building it once."""
+        """Return the compiled CVXPY problem for ``(n, d, K)``, building it once.
+
+        Parameters
+        ----------
+        n, d, K : int
+            Samples, features and score columns.
+
+        Returns
+        -------
+        object
+            A private holder of the DPP :class:`cvxpy.Problem` (attribute
+            ``problem``), its variables and parameters.
+
+        Examples
+        --------
+        >>> from cvxdual.heads import NormBoundedHead
+        >>> from cvxdual.sets import L2Ball
+        >>> head = NormBoundedHead("squared", L2Ball(1.0))
+        >>> head.compiled(10, 3, 1).problem.is_dcp(dpp=True)
+        True
+        >>> head.compiled(10, 3, 1) is head.compiled(10, 3, 1)
+        True
+        """
         key = (n, d, K)
         if key not in self._compiled:
             self._compiled[key] = _CompiledHead(

@@ -26,7 +26,7 @@ import scipy.linalg
 import scipy.optimize
 
 from .._linalg import _frobenius
-from ._chord import _solve_l2_chord
+from ._chord import _kkt_step, _solve_l2_chord
 from ._config import _HeadConfig
 from ._newton import _factor, _newton
 from ._objective import _Smooth
@@ -190,13 +190,10 @@ def _polish_l2(smooth: _Smooth, radius, theta, mu, max_iter, config: _HeadConfig
         factor = _factor(H)
         a = scipy.linalg.cho_solve(factor, r1, check_finite=False)
         c = scipy.linalg.cho_solve(factor, mask * theta, check_finite=False)
-        pt = mask * theta
-        curvature = float(pt @ c)
-        if not curvature > 0:  # Pθ = 0 or a broken factor: no step in μ
+        step = _kkt_step(theta, mu, mask * theta, r2, a, c)
+        if step is None:
             return None
-        d_mu = (r2 - float(pt @ a)) / curvature
-        theta = theta - a - c * d_mu
-        mu = mu + d_mu
+        theta, mu = step
     return None
 
 
