@@ -1,4 +1,4 @@
-"""The public head, its solution and the dispatch to the solvers (private module)."""
+"""The public head: validation, feature scaling, dispatch to a fast solver or CVXPY (private)."""
 
 from __future__ import annotations
 
