@@ -359,3 +359,17 @@ def test_verbose_prints_one_line_per_epoch(capsys):
     assert len(lines) == 3
     assert all("loss = " in line and "largest dual = " in line and "time = " in line
                for line in lines)  # fmt: skip
+
+
+def test_check_layer_constraints_expands_and_checks_each_layer():
+    shapes = [(3, 4), (4, 2)]
+    S = SpectralBall(1.0)
+    assert training.check_layer_constraints(S, shapes) == [S, S]
+    assert training.check_layer_constraints(None, shapes) == [None, None]
+    assert training.check_layer_constraints((None, S), shapes) == [None, S]
+    with pytest.raises(ValueError, match=r"one set or None per hidden layer \(2\), got 1"):
+        training.check_layer_constraints([S], shapes)
+    with pytest.raises(ValueError, match=r"layer_constraints\[1\] must be a cvxdual.sets"):
+        training.check_layer_constraints([S, "l2"], shapes)
+    with pytest.raises(ValueError, match="cannot hold the weights of hidden layer 0 of shape"):
+        training.check_layer_constraints([Polyhedron(np.ones((1, 5)), np.ones(1)), None], shapes)
