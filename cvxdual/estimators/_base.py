@@ -154,7 +154,7 @@ class ScoresClassifierMixin(ClassifierMixin):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
-            Samples.
+            The samples to classify.
 
         Returns
         -------
@@ -172,7 +172,7 @@ class ScoresClassifierMixin(ClassifierMixin):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
-            Samples.
+            The samples whose class probabilities are wanted.
 
         Returns
         -------
@@ -202,7 +202,7 @@ class ScoresClassifierMixin(ClassifierMixin):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
-            Samples.
+            The samples whose log-probabilities are wanted.
 
         Returns
         -------
