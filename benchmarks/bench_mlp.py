@@ -1,6 +1,6 @@
 """Benchmark: constrained MLPs against scikit-learn's MLPs (same sizes, epochs, seed).
 
-Two problems, as issue 4's Performance section:
+Two problems, each with its target:
 
 * digits, 70/30 split (stratified), hidden (64, 64), ``SpectralBall(2)`` on
   both hidden layers, head radius 5, 60 epochs, against ``MLPClassifier``:

@@ -72,7 +72,7 @@ def _run() -> None:
     print(row("SpectralBall 256×256 vs bare SVD clip", best_time(lambda: project(V, S)),
               best_time(lambda: bare_svd_clip(V, 2.0)), "≤ 1.5"))
 
-    V = 2 * rng.normal(size=(64, 64))  # the hidden-layer size of the issue-4 benchmark
+    V = 2 * rng.normal(size=(64, 64))  # the hidden-layer size of bench_mlp.py
     for S in (L2Ball(3.0), L1Ball(5.0), LinfBall(0.5), SpectralBall(2.0), NuclearBall(4.0),
               MaxNorm(1.0), NonNegative(), Box(-0.5, 0.5), Simplex(1.0)):
         print(row(f"{S!r} 64×64 vs CVXPY build+solve", best_time(lambda: project(V, S)),  # noqa: B023

@@ -24,7 +24,9 @@ from .sets import ConvexSet, Polyhedron
 
 __all__ = ["ProjectionResult", "project"]
 
-_METHODS = ("auto", "closed_form", "cvxpy")
+# "closed_form" is the same request as "fast" (the name every estimator uses for
+# its fast exact path); both stay valid.
+_METHODS = ("auto", "fast", "closed_form", "cvxpy")
 
 
 class ProjectionResult(NamedTuple):
@@ -40,7 +42,8 @@ class ProjectionResult(NamedTuple):
     status : str
         ``"optimal"``; any other solver status raises instead.
     method : str
-        ``"closed_form"`` or ``"cvxpy"``.
+        ``"closed_form"`` (the set's closed form, requested with
+        ``method="fast"``) or ``"cvxpy"``.
 
     Examples
     --------
@@ -190,10 +193,11 @@ def project(
         The point to project. Never modified.
     S : ConvexSet
         A set from :mod:`cvxdual.sets`.
-    method : {"auto", "closed_form", "cvxpy"}, default="auto"
+    method : {"auto", "fast", "closed_form", "cvxpy"}, default="auto"
         ``"auto"`` uses the closed form when the set has one and CVXPY
-        otherwise; ``"closed_form"`` requires one; ``"cvxpy"`` always solves the
-        defining CVXPY problem (compiled once per set and shape).
+        otherwise; ``"fast"`` (or its synonym ``"closed_form"``) requires one;
+        ``"cvxpy"`` always solves the defining CVXPY problem (compiled once per
+        set and shape).
     solver : str, optional
         CVXPY solver for the CVXPY path (ignored by closed forms). By default
         the installed solvers are tried in order (Clarabel first) until one is
@@ -209,7 +213,7 @@ def project(
     ------
     ValueError
         For an unknown method, NaN or inf in ``V``, a shape the set cannot
-        hold, or ``method="closed_form"`` on a set without one.
+        hold, or ``method="fast"`` on a set without a closed form.
     InfeasibleSetError
         If the set is empty.
     SolverError
@@ -232,9 +236,10 @@ def project(
         raise ValueError(f"method must be one of {_METHODS}, got {method!r}")
     if not isinstance(S, ConvexSet):
         raise ValueError(f"S must be a cvxdual.sets.ConvexSet, got {S!r}")
-    if method == "closed_form" and not S.has_closed_form:
+    if method in ("fast", "closed_form") and not S.has_closed_form:
         raise ValueError(
-            f"{type(S).__name__} has no closed-form projection; use method='auto' or 'cvxpy'."
+            f"{type(S).__name__} has no closed-form projection, so no method={method!r}; "
+            "use method='auto' or 'cvxpy'."
         )
     closed_form = S.has_closed_form and method != "cvxpy"
     # No defensive copy of a large V: closed forms never write into their

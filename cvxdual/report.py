@@ -14,9 +14,15 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from .training import ACTIVE_TOL, dual_history_table
+from .training import ACTIVE_TOL
 
-__all__ = ["binding_constraints", "dual_table", "plot_dual_history", "summarize_duals"]
+__all__ = [
+    "binding_constraints",
+    "dual_history_table",
+    "dual_table",
+    "plot_dual_history",
+    "summarize_duals",
+]
 
 
 def _flatten(duals: Mapping, prefix: str = ""):
@@ -27,6 +33,25 @@ def _flatten(duals: Mapping, prefix: str = ""):
             yield from _flatten(value, prefix=f"{name}.")
         else:
             yield name, np.asarray(value, dtype=float)
+
+
+def _entry_rows(name: str, value: np.ndarray):
+    """Yield ``{"name", "index", "value"}`` per entry of ``value`` (index None for a scalar)."""
+    if value.ndim == 0:
+        yield {"name": name, "index": None, "value": float(value)}
+        return
+    for index in np.ndindex(value.shape):
+        yield {"name": name, "index": tuple(int(i) for i in index), "value": float(value[index])}
+
+
+def _as_table(rows: list[dict], columns: list[str], as_frame: bool, caller: str):
+    if not as_frame:
+        return rows
+    try:
+        import pandas as pd
+    except ImportError as exc:  # pragma: no cover - pandas is optional
+        raise ImportError(f"{caller}(as_frame=True) requires pandas.") from exc
+    return pd.DataFrame(rows, columns=columns)
 
 
 def summarize_duals(duals: Mapping, *, tol: float = ACTIVE_TOL) -> list[dict]:
@@ -110,8 +135,8 @@ def dual_table(source, *, as_frame: bool = False):
     Returns
     -------
     table : list of dict or pandas.DataFrame
-        For a history, the columns of
-        :func:`cvxdual.training.dual_history_table`; for a dict of duals,
+        For a history, the columns of :func:`dual_history_table`; for a
+        dict of duals,
         ``name``, ``index`` (None for scalars) and ``value``.
 
     Examples
@@ -132,22 +157,65 @@ def dual_table(source, *, as_frame: bool = False):
             "source must be a fitted network, a dual history (list of records) or a dict "
             f"of duals, got {type(source).__name__}"
         )
-    rows = []
-    for name, value in _flatten(source):
-        if value.ndim == 0:
-            rows.append({"name": name, "index": None, "value": float(value)})
-        else:
+    rows = [row for name, value in _flatten(source) for row in _entry_rows(name, value)]
+    return _as_table(rows, ["name", "index", "value"], as_frame, "dual_table")
+
+
+def dual_history_table(history: Sequence[dict], *, as_frame: bool = False):
+    """Return ``history`` as a long table: one row per epoch, block and dual entry.
+
+    Columns: ``epoch``, ``block`` (``"head"`` or ``"layer <i>"``), ``name``
+    (a dual key such as ``"norm"``, ``"sample_duals.mean_abs"``, or
+    ``"active"``), ``index`` (the position inside an array dual, else None)
+    and ``value`` (float). A row ``block="loss"``, ``name="loss"`` carries
+    each epoch's loss (and ``name="validation_score"`` its validation score).
+
+    Parameters
+    ----------
+    history : sequence of dict
+        Records as in :mod:`cvxdual.training` (``dual_history_`` of a fitted
+        network).
+    as_frame : bool, default=False
+        Return a :class:`pandas.DataFrame` (pandas must be installed) instead
+        of a list of dicts.
+
+    Returns
+    -------
+    table : list of dict or pandas.DataFrame
+
+    Examples
+    --------
+    >>> from cvxdual.report import dual_history_table
+    >>> record = {"epoch": 1, "loss": 0.5,
+    ...           "head": {"duals": {"norm": 0.2}, "active": True,
+    ...                    "sample_duals": {"mean_abs": 0.1, "max_abs": 0.3, "l2": 0.4}},
+    ...           "layers": {0: {"duals": {"norm": [0.0, 1.5]}, "active": True}}}
+    >>> rows = dual_history_table([record])
+    >>> len(rows)
+    9
+    >>> [r for r in rows if r["block"] == "layer 0" and r["name"] == "norm"][1]
+    {'epoch': 1, 'block': 'layer 0', 'name': 'norm', 'index': (1,), 'value': 1.5}
+    """
+    rows: list[dict] = []
+    for record in history:
+        epoch = int(record["epoch"])
+        head = record["head"]
+        blocks = [
+            ("loss", {key: record[key] for key in ("loss", "validation_score") if key in record}),
+            ("head", {**head["duals"], "active": head["active"]}),
+            ("head", {"sample_duals": head["sample_duals"]}),
+        ]
+        for i, layer in record["layers"].items():
+            blocks.append((f"layer {i}", {**layer["duals"], "active": layer["active"]}))
+        for block, values in blocks:
             rows.extend(
-                {"name": name, "index": tuple(int(i) for i in index), "value": float(value[index])}
-                for index in np.ndindex(value.shape)
+                {"epoch": epoch, "block": block, **row}
+                for name, value in _flatten(values)
+                for row in _entry_rows(name, value)
             )
-    if not as_frame:
-        return rows
-    try:
-        import pandas as pd
-    except ImportError as exc:  # pragma: no cover - pandas is optional
-        raise ImportError("dual_table(as_frame=True) requires pandas.") from exc
-    return pd.DataFrame(rows, columns=["name", "index", "value"])
+    return _as_table(
+        rows, ["epoch", "block", "name", "index", "value"], as_frame, "dual_history_table"
+    )
 
 
 def plot_dual_history(source, *, ax=None, include_loss: bool = True):

@@ -27,6 +27,13 @@ Simplex        ``max(V − τ, 0)``, Σ = total              ``max(τ − V, 0)`
 CVXPY's sign convention, which these duals follow, is that the Lagrangian is
 ``f(W) + Σ_i <y_i, g_i(W)>`` where each constraint reads ``g_i(W) <= 0`` or
 ``g_i(W) == 0`` (``g = lhs − rhs``), with ``y_i >= 0`` for inequalities.
+
+The constraint names, which are the keys of the duals: ``"norm"`` for every
+norm ball (a float; an array with one entry per column for :class:`MaxNorm`),
+``"nonneg"`` (:class:`NonNegative`), ``"lower"`` and ``"upper"``
+(:class:`Box`), ``"nonneg"`` and ``"sum"`` (:class:`Simplex`), ``"ineq"``
+(:class:`Polyhedron`), ``"<i>.<key>"`` for member ``i`` of an
+:class:`Intersection`, and the returned dict's keys for a :class:`CvxpySet`.
 """
 
 from __future__ import annotations
@@ -95,7 +102,8 @@ class ConvexSet:
         Returns
         -------
         constraints : dict of str to cvxpy.Constraint
-            Keyed as in the DESIGN table; these keys are the keys of the duals.
+            Keyed by constraint name (listed in the module docstring); these
+            keys are the keys of the duals.
         """
         raise NotImplementedError
 

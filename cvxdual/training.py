@@ -42,7 +42,7 @@ is a dict::
 
 ``layers[i]["duals"]`` are the duals of layer ``i``'s last projection in that
 epoch, keyed as in the set's :meth:`~cvxdual.sets.ConvexSet.constraints`.
-:func:`dual_history_table` turns the records into a long table.
+:func:`cvxdual.report.dual_history_table` turns the records into a long table.
 """
 
 from __future__ import annotations
@@ -62,11 +62,12 @@ from sklearn.utils import check_random_state, gen_batches
 from .exceptions import DivergenceError, SolverError
 from .network import SGD, Adam, backward, forward
 from .projection import project
+from .sets import ConvexSet
 
 __all__ = [
     "ACTIVE_TOL",
     "TrainingResult",
-    "dual_history_table",
+    "check_layer_constraints",
     "train",
 ]
 
@@ -153,8 +154,40 @@ def _divergence_error(what: str, epoch: int, step: int, learning_rate: float | N
     )
 
 
-def _check_constraints(layer_constraints, coefs) -> list:
-    n_layers = len(coefs)
+def check_layer_constraints(layer_constraints, shapes: Sequence[tuple[int, ...]]) -> list:
+    """Return one set (or None) per hidden layer, checked against its weights' shape.
+
+    Parameters
+    ----------
+    layer_constraints : ConvexSet, list of (ConvexSet or None), or None
+        One set for every layer, or one set (or None) per layer. Not copied.
+    shapes : sequence of tuple of int
+        The shape ``(n_in, n_out)`` of each hidden layer's weights.
+
+    Returns
+    -------
+    sets : list of (ConvexSet or None)
+        ``len(shapes)`` entries.
+
+    Raises
+    ------
+    ValueError
+        If the list has the wrong length, an entry is not a
+        :class:`~cvxdual.sets.ConvexSet` or None, or a set cannot hold its
+        layer's shape.
+
+    Examples
+    --------
+    >>> from cvxdual.sets import SpectralBall
+    >>> from cvxdual.training import check_layer_constraints
+    >>> check_layer_constraints(SpectralBall(1.0), [(3, 8), (8, 8)])
+    [SpectralBall(radius=1.0), SpectralBall(radius=1.0)]
+    >>> check_layer_constraints([None], [(3, 8), (8, 8)])
+    Traceback (most recent call last):
+    ...
+    ValueError: layer_constraints must hold one set or None per hidden layer (2), got 1
+    """
+    n_layers = len(shapes)
     if layer_constraints is None:
         return [None] * n_layers
     if isinstance(layer_constraints, (list, tuple)):
@@ -166,19 +199,19 @@ def _check_constraints(layer_constraints, coefs) -> list:
         sets = list(layer_constraints)
     else:
         sets = [layer_constraints] * n_layers
-    for i, (S, W) in enumerate(zip(sets, coefs, strict=True)):
+    for i, (S, shape) in enumerate(zip(sets, shapes, strict=True)):
         if S is None:
             continue
-        if not (hasattr(S, "constraints") and hasattr(S, "check_shape")):
+        if not isinstance(S, ConvexSet):
             raise ValueError(
                 f"layer_constraints[{i}] must be a cvxdual.sets.ConvexSet or None, got {S!r}"
             )
         try:
-            S.check_shape(W.shape)
+            S.check_shape(tuple(shape))
         except ValueError as exc:
             raise ValueError(
                 f"layer_constraints[{i}] ({S!r}) cannot hold the weights of hidden layer {i} "
-                f"of shape {W.shape}: {exc}"
+                f"of shape {tuple(shape)}: {exc}"
             ) from exc
     return sets
 
@@ -360,7 +393,7 @@ def train(
             f"coefs and intercepts must hold the same positive number of layers, got "
             f"{len(coefs)} and {len(intercepts)}"
         )
-    sets = _check_constraints(layer_constraints, coefs)
+    sets = check_layer_constraints(layer_constraints, [W.shape for W in coefs])
     optimizer = Adam() if optimizer is None else copy.deepcopy(optimizer)
     learning_rate = getattr(optimizer, "learning_rate", None)
     if batch_size is None:
@@ -484,81 +517,3 @@ def train(
         result.coefs, result.intercepts = best_coefs, best_intercepts
         result.head_solution, result.best_epoch = solution, best_epoch
     return result
-
-
-def dual_history_table(history: Sequence[dict], *, as_frame: bool = False):
-    """Return ``history`` as a long table: one row per epoch, block and dual entry.
-
-    Columns: ``epoch``, ``block`` (``"head"`` or ``"layer <i>"``), ``name``
-    (a dual key such as ``"norm"``, ``"sample_duals.mean_abs"``, or
-    ``"active"``), ``index`` (the position inside an array dual, else None)
-    and ``value`` (float). A row ``block="loss"``, ``name="loss"`` carries
-    each epoch's loss.
-
-    Parameters
-    ----------
-    history : sequence of dict
-        Records as in the module docstring (``dual_history_`` of a fitted
-        network).
-    as_frame : bool, default=False
-        Return a :class:`pandas.DataFrame` (pandas must be installed) instead
-        of a list of dicts.
-
-    Returns
-    -------
-    table : list of dict or pandas.DataFrame
-
-    Examples
-    --------
-    >>> from cvxdual.training import dual_history_table
-    >>> record = {"epoch": 1, "loss": 0.5,
-    ...           "head": {"duals": {"norm": 0.2}, "active": True,
-    ...                    "sample_duals": {"mean_abs": 0.1, "max_abs": 0.3, "l2": 0.4}},
-    ...           "layers": {0: {"duals": {"norm": [0.0, 1.5]}, "active": True}}}
-    >>> rows = dual_history_table([record])
-    >>> len(rows)
-    9
-    >>> [r for r in rows if r["block"] == "layer 0" and r["name"] == "norm"][1]
-    {'epoch': 1, 'block': 'layer 0', 'name': 'norm', 'index': (1,), 'value': 1.5}
-    """
-    rows: list[dict] = []
-
-    def add(epoch, block, name, value):
-        value = np.asarray(value, dtype=float)
-        if value.ndim == 0:
-            row = {"epoch": epoch, "block": block, "name": name, "index": None}
-            rows.append({**row, "value": float(value)})
-            return
-        for index in np.ndindex(value.shape):
-            rows.append(
-                {
-                    "epoch": epoch,
-                    "block": block,
-                    "name": name,
-                    "index": tuple(int(i) for i in index),
-                    "value": float(value[index]),
-                }
-            )
-
-    for record in history:
-        epoch = int(record["epoch"])
-        add(epoch, "loss", "loss", record["loss"])
-        if "validation_score" in record:
-            add(epoch, "loss", "validation_score", record["validation_score"])
-        head = record["head"]
-        for key, value in head["duals"].items():
-            add(epoch, "head", key, value)
-        add(epoch, "head", "active", float(head["active"]))
-        for key, value in head["sample_duals"].items():
-            add(epoch, "head", f"sample_duals.{key}", value)
-        for i, layer in record["layers"].items():
-            for key, value in layer["duals"].items():
-                add(epoch, f"layer {i}", key, value)
-            add(epoch, f"layer {i}", "active", float(layer["active"]))
-    if not as_frame:
-        return rows
-    try:
-        import pandas as pd
-    except ImportError as exc:  # pragma: no cover - pandas is optional
-        raise ImportError("dual_history_table(as_frame=True) requires pandas.") from exc
-    return pd.DataFrame(rows, columns=["epoch", "block", "name", "index", "value"])

@@ -373,7 +373,7 @@ def test_regressor_without_intercept_shapes():
 def test_classifier_binary_and_multiclass():
     X, y = _data(30, 2, seed=10)
     yb = (y > np.median(y)).astype(int)
-    clf = ConvexReLUClassifier(alpha=ALPHA, loss="logistic", n_patterns=30,
+    clf = ConvexReLUClassifier(alpha=ALPHA, loss="log_loss", n_patterns=30,
                                random_state=0).fit(X, yb)
     proba = clf.predict_proba(X)
     np.testing.assert_allclose(proba.sum(axis=1), 1.0)

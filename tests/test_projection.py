@@ -252,7 +252,19 @@ def test_one_dimensional_weights(rng):
 
 def test_unknown_method_is_a_value_error():
     with pytest.raises(ValueError, match="method must be one of"):
-        project(np.ones(3), L2Ball(1.0), method="fast")
+        project(np.ones(3), L2Ball(1.0), method="newton")
+
+
+@pytest.mark.parametrize("S", [L2Ball(1.0), SpectralBall(1.0), Box(-0.5, 0.5)], ids=repr)
+def test_fast_and_closed_form_are_the_same_request(S, rng):
+    V = 2.0 * rng.normal(size=(4, 3))
+    fast = project(V, S, method="fast")
+    closed = project(V, S, method="closed_form")
+    assert fast.method == closed.method == "closed_form"
+    np.testing.assert_array_equal(fast.weights, closed.weights)
+    assert fast.duals.keys() == closed.duals.keys()
+    for key in fast.duals:
+        np.testing.assert_array_equal(fast.duals[key], closed.duals[key])
 
 
 @pytest.mark.parametrize("method", ["auto", "cvxpy"])
@@ -278,9 +290,10 @@ def test_bad_shapes_are_value_errors():
         project(np.ones(3), "l2")
 
 
-def test_closed_form_on_a_set_without_one():
-    with pytest.raises(ValueError, match="no closed-form projection"):
-        project(np.ones(4), Polyhedron(np.ones((1, 4)), np.ones(1)), method="closed_form")
+@pytest.mark.parametrize("method", ["fast", "closed_form"])
+def test_closed_form_on_a_set_without_one(method):
+    with pytest.raises(ValueError, match=f"no closed-form projection, so no method='{method}'"):
+        project(np.ones(4), Polyhedron(np.ones((1, 4)), np.ones(1)), method=method)
 
 
 def test_empty_intersection_raises_infeasible():

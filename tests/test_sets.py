@@ -24,7 +24,7 @@ from cvxdual.sets import (
 
 SHAPE = (4, 3)
 
-DESIGN_KEYS = [
+DOCUMENTED_KEYS = [
     (L2Ball(1.0), {"norm"}),
     (L1Ball(1.0), {"norm"}),
     (LinfBall(1.0), {"norm"}),
@@ -40,8 +40,8 @@ DESIGN_KEYS = [
 ]
 
 
-@pytest.mark.parametrize("S, keys", DESIGN_KEYS, ids=lambda p: repr(p)[:30])
-def test_constraint_names_follow_the_design(S, keys):
+@pytest.mark.parametrize("S, keys", DOCUMENTED_KEYS, ids=lambda p: repr(p)[:30])
+def test_constraint_names_are_the_documented_keys(S, keys):
     W = cp.Variable(SHAPE)
     constraints = S.constraints(W)
     assert set(constraints) == keys
@@ -79,7 +79,7 @@ def test_dual_norm_satisfies_hoelder_with_equality_attainable(S, rng):
     assert problem.value == pytest.approx(S.dual_norm(B), rel=1e-6)
 
 
-@pytest.mark.parametrize("S", [s for s, _ in DESIGN_KEYS], ids=lambda s: repr(s)[:30])
+@pytest.mark.parametrize("S", [s for s, _ in DOCUMENTED_KEYS], ids=lambda s: repr(s)[:30])
 def test_violation_agrees_with_cvxpy_and_contains(S, rng):
     W = 3 * rng.normal(size=SHAPE)
     generic = max(

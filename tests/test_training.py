@@ -14,7 +14,7 @@ from cvxdual.heads import NormBoundedHead
 from cvxdual.network import SGD, Adam, backward, forward, init_params
 from cvxdual.projection import project
 from cvxdual.sets import L1Ball, L2Ball, MaxNorm, NonNegative, Polyhedron, SpectralBall
-from cvxdual.training import ACTIVE_TOL, dual_history_table, train
+from cvxdual.training import ACTIVE_TOL, train
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -361,22 +361,15 @@ def test_verbose_prints_one_line_per_epoch(capsys):
                for line in lines)  # fmt: skip
 
 
-def test_dual_history_table_is_long_and_complete():
-    X, y = _data("real")
-    coefs, intercepts = init_params([3, 4, 2], random_state=0)
-    result = train(
-        X, y, coefs, intercepts, NormBoundedHead("squared", L2Ball(0.1)),
-        layer_constraints=[MaxNorm(0.3), None], max_iter=2,
-    )  # fmt: skip
-    rows = dual_history_table(result.dual_history)
-    # Per epoch: loss, head norm + active + 3 statistics, 4 MaxNorm duals + active.
-    assert len(rows) == 2 * (1 + 5 + 5)
-    norms = [r for r in rows if r["block"] == "layer 0" and r["name"] == "norm"]
-    assert [r["index"] for r in norms[:4]] == [(0,), (1,), (2,), (3,)]
-    last = result.dual_history[-1]["layers"][0]["duals"]["norm"]
-    np.testing.assert_array_equal([r["value"] for r in norms[4:]], last)
-    pd = pytest.importorskip("pandas")
-    frame = dual_history_table(result.dual_history, as_frame=True)
-    assert isinstance(frame, pd.DataFrame)
-    assert list(frame.columns) == ["epoch", "block", "name", "index", "value"]
-    assert len(frame) == len(rows)
+def test_check_layer_constraints_expands_and_checks_each_layer():
+    shapes = [(3, 4), (4, 2)]
+    S = SpectralBall(1.0)
+    assert training.check_layer_constraints(S, shapes) == [S, S]
+    assert training.check_layer_constraints(None, shapes) == [None, None]
+    assert training.check_layer_constraints((None, S), shapes) == [None, S]
+    with pytest.raises(ValueError, match=r"one set or None per hidden layer \(2\), got 1"):
+        training.check_layer_constraints([S], shapes)
+    with pytest.raises(ValueError, match=r"layer_constraints\[1\] must be a cvxdual.sets"):
+        training.check_layer_constraints([S, "l2"], shapes)
+    with pytest.raises(ValueError, match="cannot hold the weights of hidden layer 0 of shape"):
+        training.check_layer_constraints([Polyhedron(np.ones((1, 5)), np.ones(1)), None], shapes)

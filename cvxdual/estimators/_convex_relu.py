@@ -7,12 +7,10 @@ from numbers import Integral, Real
 from typing import ClassVar
 
 import numpy as np
-from scipy.special import expit
-from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
@@ -28,6 +26,7 @@ from ..convex_relu import (
     recover_network,
     solve_convex_relu,
 )
+from ._base import ScoresClassifierMixin, resolve_alias
 
 __all__ = ["ConvexReLUClassifier", "ConvexReLURegressor"]
 
@@ -230,7 +229,7 @@ class ConvexReLURegressor(RegressorMixin, _BaseConvexReLU):
         return self._hidden(X) @ self.output_weights_
 
 
-class ConvexReLUClassifier(ClassifierMixin, _BaseConvexReLU):
+class ConvexReLUClassifier(ScoresClassifierMixin, _BaseConvexReLU):
     """Two-layer ReLU classifier trained to global optimality (convex program).
 
     Binary: the network score ``z = (X̃ U)₊ a`` minimises
@@ -242,9 +241,10 @@ class ConvexReLUClassifier(ClassifierMixin, _BaseConvexReLU):
     ----------
     alpha : float, default=1e-3
         Weight decay, > 0.
-    loss : {"squared_hinge", "logistic"}, default="squared_hinge"
+    loss : {"squared_hinge", "log_loss"}, default="squared_hinge"
         ``max(0, 1 − s z)²`` or ``log(1 + exp(−s z))``. ``predict_proba``
-        exists only for ``"logistic"``.
+        exists only for ``"log_loss"``. ``"logistic"`` is a deprecated alias
+        of ``"log_loss"`` (``FutureWarning``).
     n_patterns : int, default=100
         See :class:`ConvexReLURegressor`.
     fit_intercept : bool, default=True
@@ -297,7 +297,7 @@ class ConvexReLUClassifier(ClassifierMixin, _BaseConvexReLU):
 
     _parameter_constraints: ClassVar[dict] = {
         **_BaseConvexReLU._parameter_constraints,
-        "loss": [StrOptions({"squared_hinge", "logistic"})],
+        "loss": [StrOptions({"squared_hinge", "log_loss", "logistic"}, deprecated={"logistic"})],
     }
 
     def __init__(
@@ -325,6 +325,9 @@ class ConvexReLUClassifier(ClassifierMixin, _BaseConvexReLU):
         y : array-like of shape (n_samples,)
         """
         self._validate_params()
+        loss = resolve_alias(self.loss, "loss", {"logistic": "log_loss"})
+        # cvxdual.convex_relu names the log loss "logistic".
+        loss = "logistic" if loss == "log_loss" else loss
         X, y = validate_data(self, X, y, dtype=np.float64)
         check_classification_targets(y)
         enc = LabelEncoder().fit(y)
@@ -345,9 +348,9 @@ class ConvexReLUClassifier(ClassifierMixin, _BaseConvexReLU):
         Us, As, sols = [], [], []
         objective = 0.0
         for s in targets:
-            sol, program = _fit_one(X, s, self.alpha, self.patterns_, self.loss, self, program)
+            sol, program = _fit_one(X, s, self.alpha, self.patterns_, loss, self, program)
             U, a = _network(X, sol, self.fit_intercept)
-            objective += network_objective(X, s, U, a, self.alpha, loss=self.loss,
+            objective += network_objective(X, s, U, a, self.alpha, loss=loss,
                                            fit_intercept=self.fit_intercept)
             Us.append(U)
             As.append(a)
@@ -380,31 +383,7 @@ class ConvexReLUClassifier(ClassifierMixin, _BaseConvexReLU):
         X = validate_data(self, X, reset=False, dtype=np.float64)
         return self._hidden(X) @ self.output_weights_
 
-    def predict(self, X):
-        """Predicted class labels, shape (n_samples,)."""
-        scores = self.decision_function(X)
-        if scores.ndim == 1:
-            return self.classes_[(scores > 0).astype(int)]
-        return self.classes_[np.argmax(scores, axis=1)]
+    _multiclass_proba = "ovr"
 
     def _has_proba(self):
-        return self.loss == "logistic"
-
-    @available_if(_has_proba)
-    def predict_proba(self, X):
-        """Class probabilities (``loss="logistic"`` only), shape (n_samples, n_classes).
-
-        Binary: σ(z) for ``classes_[1]``; more classes: the one-vs-rest
-        probabilities σ(z_k) normalised to sum to one (as scikit-learn's OvR).
-        """
-        scores = self.decision_function(X)
-        p = expit(scores)
-        if scores.ndim == 1:
-            return np.column_stack([1.0 - p, p])
-        total = p.sum(axis=1, keepdims=True)
-        return np.divide(p, total, out=np.full_like(p, 1.0 / p.shape[1]), where=total > 0)
-
-    @available_if(_has_proba)
-    def predict_log_proba(self, X):
-        """Logarithm of :meth:`predict_proba`."""
-        return np.log(self.predict_proba(X))
+        return self.loss in ("log_loss", "logistic")

@@ -9,7 +9,8 @@ solve
 (weighted mean with ``sample_weight``) through
 :class:`cvxdual.heads.NormBoundedHead`, so ``coef_``, ``objective_``,
 ``duals_ = {"norm": λ}`` and ``sample_duals_`` are those of the CVXPY problem
-of DESIGN.md. ``λ = −d objective_ / d radius``: it prices the bound.
+``min (1/n) Σ ℓ(z_i, y_i) s.t. X W + 1 bᵀ − z = 0 (dual ν), ‖W‖ ≤ r (dual λ)``.
+``λ = −d objective_ / d radius``: it prices the bound.
 
 The norm of a coefficient *matrix* (multi-output regression, multiclass) is
 taken over all its entries: Frobenius for ``"l2"``, the sum of absolute values
@@ -21,23 +22,18 @@ from __future__ import annotations
 from numbers import Integral, Real
 from typing import ClassVar
 
-import cvxpy as cp
 import numpy as np
-from scipy.special import expit, softmax
-from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, _fit_context
+from sklearn.base import BaseEstimator, RegressorMixin, _fit_context
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from ..heads import HeadSolution, NormBoundedHead
-from ..sets import L1Ball, L2Ball, LinfBall
+from ._base import BALLS, ScoresClassifierMixin, SolverOptions
 
 __all__ = ["NormBoundedLinearClassifier", "NormBoundedLinearRegressor"]
 
-_BALLS = {"l2": L2Ball, "l1": L1Ball, "linf": LinfBall}
-_SOLVERS = {"auto", "cvxpy", *cp.installed_solvers()}
 
 # Head losses of the classifier: (binary, multiclass).
 _CLASSIFIER_LOSSES = {
@@ -52,9 +48,9 @@ class _NormBoundedLinearModel(BaseEstimator):
 
     _parameter_constraints: ClassVar[dict] = {
         "radius": [Interval(Real, 0, None, closed="neither")],
-        "norm": [StrOptions(set(_BALLS))],
+        "norm": [StrOptions(set(BALLS))],
         "fit_intercept": ["boolean"],
-        "solver": [StrOptions(_SOLVERS)],
+        "solver": [SolverOptions()],
         "tol": [Interval(Real, 0, 1, closed="neither")],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
     }
@@ -65,7 +61,7 @@ class _NormBoundedLinearModel(BaseEstimator):
         )
         head = NormBoundedHead(
             head_loss,
-            _BALLS[self.norm](self.radius),
+            BALLS[self.norm](self.radius),
             fit_intercept=self.fit_intercept,
             solver=self.solver,
             tol=self.tol,
@@ -102,8 +98,9 @@ class NormBoundedLinearRegressor(RegressorMixin, _NormBoundedLinearModel):
         Whether to fit an (unbounded) intercept.
     solver : str, default="auto"
         ``"auto"`` uses the fast exact solver (see :mod:`cvxdual.heads`), falling
-        back to CVXPY; ``"cvxpy"`` always solves the CVXPY problem; a CVXPY solver name
-        (e.g. ``"CLARABEL"``) solves it with that solver only.
+        back to CVXPY; ``"fast"`` uses the fast solver alone; ``"cvxpy"`` always
+        solves the CVXPY problem; a CVXPY solver name (e.g. ``"CLARABEL"``, any
+        case) solves it with that solver only.
     tol : float, default=1e-9
         Relative tolerance of the fast solver.
     max_iter : int, default=200
@@ -227,7 +224,7 @@ class NormBoundedLinearRegressor(RegressorMixin, _NormBoundedLinearModel):
         return scores[:, 0] if np.ndim(self.coef_) == 1 else scores
 
 
-class NormBoundedLinearClassifier(ClassifierMixin, _NormBoundedLinearModel):
+class NormBoundedLinearClassifier(ScoresClassifierMixin, _NormBoundedLinearModel):
     """Linear classifier under a hard norm bound on the coefficients.
 
     Solves ``min (1/n) Σ_i ℓ(coefᵀ x_i + intercept, y_i)  s.t.  ‖coef‖ ≤ radius``
@@ -251,9 +248,10 @@ class NormBoundedLinearClassifier(ClassifierMixin, _NormBoundedLinearModel):
         Whether to fit an (unbounded) intercept.
     solver : str, default="auto"
         ``"auto"`` uses the fast exact solver for the smooth losses ("log_loss",
-        "squared_hinge" with two classes), CVXPY otherwise;
-        ``"cvxpy"`` always solves the CVXPY problem; a CVXPY solver name solves
-        it with that solver only.
+        "squared_hinge" with two classes), CVXPY otherwise; ``"fast"`` uses the
+        fast solver alone (smooth losses only); ``"cvxpy"`` always solves the
+        CVXPY problem; a CVXPY solver name (any case) solves it with that solver
+        only.
     tol : float, default=1e-9
         Relative tolerance of the fast solver.
     max_iter : int, default=200
@@ -388,62 +386,5 @@ class NormBoundedLinearClassifier(ClassifierMixin, _NormBoundedLinearModel):
         scores = self._scores(X)
         return scores[:, 0] if scores.shape[1] == 1 else scores
 
-    def predict(self, X):
-        """Return the class with the largest score.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Samples.
-
-        Returns
-        -------
-        y_pred : ndarray of shape (n_samples,)
-            Predicted class labels.
-        """
-        scores = self.decision_function(X)
-        index = (scores > 0).astype(int) if scores.ndim == 1 else scores.argmax(axis=1)
-        return self.classes_[index]
-
-    def _has_log_loss(self):
+    def _has_proba(self):
         return self.loss == "log_loss"
-
-    @available_if(_has_log_loss)
-    def predict_proba(self, X):
-        """Return class probabilities (``loss="log_loss"`` only).
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Samples.
-
-        Returns
-        -------
-        proba : ndarray of shape (n_samples, n_classes)
-            Probabilities in the order of ``classes_``: the logistic function of
-            the score with two classes, the softmax with more.
-        """
-        scores = self.decision_function(X)
-        if scores.ndim == 1:
-            p = expit(scores)
-            return np.column_stack([1.0 - p, p])
-        return softmax(scores, axis=1)
-
-    @available_if(_has_log_loss)
-    def predict_log_proba(self, X):
-        """Return the logarithm of :meth:`predict_proba` (``loss="log_loss"`` only).
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Samples.
-
-        Returns
-        -------
-        log_proba : ndarray of shape (n_samples, n_classes)
-            Log-probabilities in the order of ``classes_``.
-        """
-        scores = self.decision_function(X)
-        if scores.ndim == 1:
-            return np.column_stack([-np.logaddexp(0.0, scores), -np.logaddexp(0.0, -scores)])
-        return scores - np.logaddexp.reduce(scores, axis=1, keepdims=True)

@@ -14,24 +14,21 @@ from numbers import Integral, Real
 from typing import ClassVar
 
 import numpy as np
-from scipy.special import expit, softmax
-from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, _fit_context
+from sklearn.base import BaseEstimator, RegressorMixin, _fit_context
 from sklearn.metrics import accuracy_score, r2_score
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
 from ..heads import NormBoundedHead
 from ..network import ACTIVATIONS, SGD, Adam, forward, init_params
-from ..sets import ConvexSet, L1Ball, L2Ball, LinfBall
-from ..training import train
+from ..sets import ConvexSet
+from ..training import check_layer_constraints, train
+from ._base import BALLS, ScoresClassifierMixin, SolverOptions, make_ball
 
 __all__ = ["ConstrainedMLPClassifier", "ConstrainedMLPRegressor"]
-
-_HEAD_BALLS = {"l2": L2Ball, "l1": L1Ball, "linf": LinfBall}
 
 # Rows taken by sklearn's MLP per minibatch when batch_size="auto".
 _AUTO_BATCH_SIZE = 200
@@ -60,9 +57,9 @@ class _BaseConstrainedMLP(BaseEstimator):
         "epsilon": [Interval(Real, 0, None, closed="neither")],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "layer_constraints": [None, ConvexSet, list, tuple],
-        "head_norm": [StrOptions(set(_HEAD_BALLS))],
+        "head_norm": [StrOptions(set(BALLS))],
         "head_radius": [None, Interval(Real, 0, None, closed="neither")],
-        "head_solver": [str],
+        "head_solver": [SolverOptions()],
         "head_solve_every": [None, Interval(Integral, 1, None, closed="left")],
     }
 
@@ -83,39 +80,12 @@ class _BaseConstrainedMLP(BaseEstimator):
         return [int(s) for s in sizes]
 
     def _layer_sets(self, layer_shapes) -> list:
-        given = copy.deepcopy(self.layer_constraints)
-        n_layers = len(layer_shapes)
-        if given is None:
-            return [None] * n_layers
-        if isinstance(given, ConvexSet):
-            sets = [copy.deepcopy(given) for _ in range(n_layers)]
-        else:
-            sets = list(given)
-            if len(sets) != n_layers:
-                raise ValueError(
-                    f"layer_constraints must hold one set or None per hidden layer "
-                    f"({n_layers}), got {len(sets)}"
-                )
-        for i, (S, shape) in enumerate(zip(sets, layer_shapes, strict=True)):
-            if S is None:
-                continue
-            if not isinstance(S, ConvexSet):
-                raise ValueError(
-                    f"layer_constraints[{i}] must be a cvxdual.sets.ConvexSet or None, got {S!r}"
-                )
-            try:
-                S.check_shape(shape)
-            except ValueError as exc:
-                raise ValueError(
-                    f"layer_constraints[{i}] ({S!r}) cannot hold the weights of hidden layer "
-                    f"{i} of shape {shape}: {exc}"
-                ) from exc
-        return sets
+        # One deep copy per layer: the user's sets are never shared or modified.
+        sets = check_layer_constraints(self.layer_constraints, layer_shapes)
+        return [copy.deepcopy(S) for S in sets]
 
     def _make_head(self, loss: str) -> NormBoundedHead:
-        constraint = (
-            None if self.head_radius is None else _HEAD_BALLS[self.head_norm](self.head_radius)
-        )
+        constraint = make_ball(self.head_norm, self.head_radius)
         return NormBoundedHead(loss, constraint, fit_intercept=True, solver=self.head_solver)
 
     def _make_optimizer(self):
@@ -257,7 +227,8 @@ _SHARED_PARAMS_DOC = """
         ``solver`` of :class:`cvxdual.heads.NormBoundedHead`. With ``"auto"``
         a head solve the fast solver cannot certify is re-solved by CVXPY, and
         CVXPY (``"auto"`` or ``"cvxpy"``) tries the installed solvers in turn;
-        ``"fast"`` or a CVXPY solver's name (e.g. ``"CLARABEL"``) is used alone.
+        ``"fast"`` or an installed CVXPY solver's name (e.g. ``"CLARABEL"``, any
+        case) is used alone; other values are rejected when ``fit`` starts.
         If no attempt is optimal, ``fit`` raises :class:`cvxdual.SolverError`
         naming the epoch.
     head_solve_every : int or None, default=None
@@ -283,7 +254,7 @@ _SHARED_ATTRIBUTES_DOC = """
         head), layer keys as the layer's set.
     dual_history_ : list of dict
         One record per epoch; format in :mod:`cvxdual.training` (use
-        :func:`cvxdual.training.dual_history_table` for a long table).
+        :func:`cvxdual.report.dual_history_table` for a long table).
     loss_curve_ : list of float
         Head objective ``p*(Φ)`` after each epoch.
     layer_constraints_ : list of (ConvexSet or None)
@@ -308,7 +279,7 @@ _SHARED_ATTRIBUTES_DOC = """
         Number of head outputs ``K``."""
 
 
-class ConstrainedMLPClassifier(ClassifierMixin, _BaseConstrainedMLP):
+class ConstrainedMLPClassifier(ScoresClassifierMixin, _BaseConstrainedMLP):
     __doc__ = f"""Multilayer perceptron classifier: constrained hidden layers, exact convex head.
 
     The head is the exact solution of ``min (1/n) Σ ℓ(Φ_i W + b, y_i)`` s.t.
@@ -463,68 +434,15 @@ class ConstrainedMLPClassifier(ClassifierMixin, _BaseConstrainedMLP):
             return np.where(z[:, 0] > 0, 1.0, -1.0)
         return np.argmax(z, axis=1)
 
-    def _decision(self, X):
+    def _decision_scores(self, X):
+        """Head scores: shape (n_samples,) for two classes, else (n_samples, n_classes)."""
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, dtype=np.float64)
-        return self._scores(X)
-
-    def predict(self, X):
-        """Return the predicted class of each row.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Inputs.
-
-        Returns
-        -------
-        y : ndarray of shape (n_samples,)
-            Labels from ``classes_``.
-        """
-        z = self._decision(X)
-        if z.shape[1] == 1:
-            return self.classes_[(z[:, 0] > 0).astype(int)]
-        return self.classes_[np.argmax(z, axis=1)]
+        z = self._scores(X)
+        return z[:, 0] if z.shape[1] == 1 else z
 
     def _has_proba(self):
         return self.head_loss == "log_loss"
-
-    @available_if(_has_proba)
-    def predict_proba(self, X):
-        """Return class probabilities (logistic / softmax of the head scores).
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Inputs.
-
-        Returns
-        -------
-        proba : ndarray of shape (n_samples, n_classes)
-            Columns ordered as ``classes_``.
-        """
-        z = self._decision(X)
-        if z.shape[1] == 1:
-            p = expit(z[:, 0])
-            return np.column_stack([1.0 - p, p])
-        return softmax(z, axis=1)
-
-    @available_if(_has_proba)
-    def predict_log_proba(self, X):
-        """Return the logarithm of :meth:`predict_proba`.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Inputs.
-
-        Returns
-        -------
-        log_proba : ndarray of shape (n_samples, n_classes)
-            Columns ordered as ``classes_``.
-        """
-        with np.errstate(divide="ignore"):
-            return np.log(self.predict_proba(X))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
