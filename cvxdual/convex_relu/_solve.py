@@ -120,18 +120,18 @@ def solve_convex_relu(
     multipliers ``z_L`` as μ); once that is within ``tol`` the exact one
     decides, on the sparsest version of the iterate (neurons below
     ``1e-3 … 1e-6`` of the largest set to zero) whose objective is no worse,
-    since interior-point iterates have no exact zeros. This typically
-    certifies in 20–40 iterations.
+    since interior-point iterates have no exact zeros.
 
     If it does not (rounding trouble near the end, or cones without an
-    interior that the optimum needs), the second stage runs: a few hundred
-    iterations  of an augmented Lagrangian method on the
-    cone constraints, each subproblem solved by FISTA with adaptive restart, backtracking and group
-    soft-thresholding (the prox of ``alpha Σ ‖θ_i‖``). That iterate only says
-    roughly which neurons and which cone rows matter: at the optimum most of
-    the 2·P neurons are zero and most of the 2·P·n cone rows are slack. The
-    program restricted to a *working set* of neurons and, for them, of cone
-    rows is then solved exactly (Clarabel on the conic form, or CVXPY), and the
+    interior that the optimum needs), the fallback stages run, counting on
+    from the iterations used: a few hundred iterations of an augmented
+    Lagrangian method on the cone constraints, each subproblem solved by
+    FISTA with adaptive restart, backtracking and group soft-thresholding
+    (the prox of ``alpha Σ ‖θ_i‖``). That iterate only says roughly which
+    neurons and which cone rows matter: at the optimum most of the 2·P
+    neurons are zero and most of the 2·P·n cone rows are slack. The program
+    restricted to a *working set* of neurons and, for them, of cone rows is
+    then solved exactly (Clarabel on the conic form, or CVXPY), and the
     working set is grown: cone rows the restricted solution violates are added
     (constraint generation: a relaxation whose solution is feasible is optimal
     for the restricted neurons), and so are the neurons whose dual constraint
@@ -146,14 +146,15 @@ def solve_convex_relu(
     (a candidate with a larger objective is replaced by ``θ = 0``, certified
     by the better of the two dual points), and when the first-order stage
     cannot find a step at any finite Lipschitz estimate (data whose products
-    overflow) it stops at once, unconverged. The returned weights are exactly cone-feasible
-    (each neuron projected onto its cone), so :func:`recover_network` gives a
-    network with exactly ``objective``. ``duals["sample_duals"]`` is the ν of
-    the certificate and ``duals["cone_v"]``/``["cone_w"]`` its multipliers:
-    those of the interior-point iterate, or of the exact restricted solve on
-    working-set rows (zero on the others, which are slack), replaced, for
-    every neuron where that gives a tighter dual constraint, by the
-    non-negative least-squares multipliers of the exact cone projection; so
+    overflow) it stops at once, unconverged. The returned weights are exactly
+    cone-feasible (each neuron projected onto its cone), so
+    :func:`recover_network` gives a network with exactly ``objective``.
+    ``duals["sample_duals"]`` is the ν of the certificate and
+    ``duals["cone_v"]``/``["cone_w"]`` its multipliers: those of the
+    interior-point iterate, or of the exact restricted solve on working-set
+    rows (zero on the others, which are slack), replaced, for every neuron
+    where that gives a tighter dual constraint, by the non-negative
+    least-squares multipliers of the exact cone projection; so
     ``‖X̃ᵀ((2D_i − I) μ_i ∓ D_i ν)‖`` is at most ``alpha / dual_scale`` for
     every neuron.
 
