@@ -29,6 +29,12 @@ The CVXPY expressions are DPP: they only involve ``z`` and
 :class:`cvxpy.Parameter` objects holding the weights and the targets, so a
 compiled problem can be re-solved for new data. Each expression equals
 :meth:`Loss.value` exactly (no constant is dropped).
+
+The single-output losses of the convex ReLU program (``squared``,
+``squared_hinge``, ``logistic``) also give what that program needs:
+:meth:`Loss.cvxpy_mean` (the mean loss in a target parameter ``y``),
+:meth:`Loss.conjugate_bound` (the weak-duality bound of its certificate) and
+:attr:`Loss.curvature_bound` (``sup ℓ''``, for its first-order stage).
 """
 
 from __future__ import annotations
@@ -148,6 +154,17 @@ class Loss:
         ``z`` has shape ``(n,)``; ``y`` is a :class:`cvxpy.Parameter` (DPP) or an
         array of shape ``(n,)``: the targets, or the signs ``±1`` of a
         classification loss (no encoding, no weights).
+
+        Examples
+        --------
+        >>> import cvxpy as cp
+        >>> import numpy as np
+        >>> from cvxdual.losses import squared
+        >>> z = cp.Variable(2)
+        >>> expr = squared.cvxpy_mean(z, np.array([1.0, -1.0]))
+        >>> z.value = np.zeros(2)
+        >>> float(expr.value)
+        0.5
         """
         raise NotImplementedError
 
@@ -158,6 +175,14 @@ class Loss:
         duality the value is a lower bound on a program whose dual constraint
         holds for every ``t ≤ t_max``. ``-inf`` (with ``t = 0``) when ``ν``
         is outside the conjugate's domain.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from cvxdual.losses import squared
+        >>> y = np.array([1.0, -1.0])
+        >>> squared.conjugate_bound(-y / 2, y, 10.0)  # = (1/n) Σ ½ y², at z = 0
+        (0.5, 1.0)
         """
         raise NotImplementedError
 
