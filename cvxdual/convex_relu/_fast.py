@@ -9,6 +9,8 @@ them over *all* the patterns and keeps the best.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import scipy.optimize
 
@@ -25,6 +27,21 @@ from ._first_order import _AugmentedLagrangian
 from ._ipm import _ipm
 from ._program import ConvexReLUSolution
 from ._working_set import _working_set
+
+
+@dataclass(frozen=True)
+class _Schedule:
+    """How the stages share the iteration budget (tests steer the stages with another).
+
+    ``ipm_max_iter``: interior-point iterations at most (0 skips the stage);
+    ``warmup_iters``: first-order iterations before the first working-set solve.
+    """
+
+    ipm_max_iter: int = _IPM_MAX_ITER
+    warmup_iters: int = _WARMUP_ITERS
+
+
+_DEFAULT_SCHEDULE = _Schedule()
 
 
 def _project_to_cones(cert, theta):
@@ -122,35 +139,36 @@ class _Incumbent:
                                   name, n_iter, bool(gap <= self.tol))
 
 
-def _solve_fast(cert, *, max_iter, tol, solver, progress):
+def _solve_fast(cert, *, max_iter, tol, solver, progress, schedule=_DEFAULT_SCHEDULE):
     """Solve the program of ``cert`` by the fast solver's stages; the best certified candidate.
 
-    First the interior-point method (at most ``_IPM_MAX_ITER`` iterations); if
-    it stops short of a certified gap ``≤ tol`` (rounding near the end on hard
-    instances, or cones without an interior), :func:`_first_order_stages`
-    continues from the iteration count it reached.
+    First the interior-point method (at most ``schedule.ipm_max_iter``
+    iterations); if it stops short of a certified gap ``≤ tol`` (rounding near
+    the end on hard instances, or cones without an interior),
+    :func:`_first_order_stages` continues from the iteration count it reached.
     """
     incumbent = _Incumbent(cert, tol, progress)
-    done, it, theta, mu = _ipm(cert, max_iter=min(max_iter, _IPM_MAX_ITER), tol=tol,
+    done, it, theta, mu = _ipm(cert, max_iter=min(max_iter, schedule.ipm_max_iter), tol=tol,
                                consider=incumbent.consider, progress=progress)
     if not done and not incumbent.consider(theta, "interior-point", mu)[0]:
         it = _first_order_stages(cert, incumbent, it=it, max_iter=max_iter, tol=tol,
-                                 solver=solver, progress=progress)
+                                 solver=solver, progress=progress,
+                                 warmup_iters=schedule.warmup_iters)
     return incumbent.solution(it)
 
 
-def _first_order_stages(cert, incumbent, *, it, max_iter, tol, solver, progress):
+def _first_order_stages(cert, incumbent, *, it, max_iter, tol, solver, progress, warmup_iters):
     """Augmented-Lagrangian iterations, with exact working-set solves; the iteration count.
 
     After each multiplier update the cheap certificate is checked (the exact one
     when it is within ``tol``). The working-set solve (:func:`_working_set`) is
-    tried once ``_WARMUP_ITERS`` iterations have passed or the cheap gap is
+    tried once ``warmup_iters`` iterations have passed or the cheap gap is
     below ``_POLISH_TRIGGER_GAP``, and again at ``max_iter``. When backtracking
     finds no step the stage stops; the incumbent (at worst ``θ = 0``) is then
     returned unconverged.
     """
     al = _AugmentedLagrangian(cert)
-    warmup = min(it + _WARMUP_ITERS, max_iter)
+    warmup = min(it + warmup_iters, max_iter)
     tried_full = False
     done = False
     while it < max_iter and not done:

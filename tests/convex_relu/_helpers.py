@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from cvxdual.convex_relu import DEFAULT_MAX_ITER, DEFAULT_TOL, _certificate, _common, _fast
+from cvxdual.convex_relu._progress import _Progress
+
 ALPHA = 1e-2
 
 
@@ -61,3 +64,11 @@ def _dual_feasibility(X, D, sol, alpha):
     cv = Xt.T @ (S * sol.duals["cone_v"] - D * nu[:, None])
     cw = Xt.T @ (S * sol.duals["cone_w"] + D * nu[:, None])
     return t * max(np.linalg.norm(cv, axis=0).max(), np.linalg.norm(cw, axis=0).max()) / alpha
+
+
+def _fast_stages(X, y, alpha, D, *, loss="squared", max_iter=DEFAULT_MAX_ITER, tol=DEFAULT_TOL,
+                 verbose=False, **schedule):
+    """The fast solver with its stages steered by a :class:`_fast._Schedule` (intercept on)."""
+    cert = _certificate._Certifier(_augment(X), D, _common._get_loss(loss), y, alpha)
+    return _fast._solve_fast(cert, max_iter=max_iter, tol=tol, solver=None,
+                             progress=_Progress(verbose), schedule=_fast._Schedule(**schedule))

@@ -13,7 +13,7 @@ from cvxdual.convex_relu import (
     solve_convex_relu,
 )
 
-from ._helpers import _augment, _data
+from ._helpers import _augment, _data, _fast_stages
 
 
 def _soc_points(rng, k, m):
@@ -58,17 +58,17 @@ def test_cone_interior_points_found_or_reported():
 
 
 @pytest.mark.parametrize("loss", ["squared", "squared_hinge", "log_loss"])
-def test_interior_point_stage_alone_certifies(loss, monkeypatch):
+def test_interior_point_stage_alone_certifies(loss):
     # no fallback: the answer must come from the interior-point method
-    monkeypatch.setattr(_fast, "_WARMUP_ITERS", 0)
+    budget = _fast._Schedule().ipm_max_iter
     X, y = _data(60, 4, seed=21)
     if loss != "squared":
         y = np.where(y > np.median(y), 1.0, -1.0)
     D = sample_patterns(X, 40, random_state=3)
-    fast = solve_convex_relu(X, y, 2e-3, D, loss=loss, method="fast", max_iter=_fast._IPM_MAX_ITER)
+    fast = _fast_stages(X, y, 2e-3, D, loss=loss, max_iter=budget, warmup_iters=0)
     ref = solve_convex_relu(X, y, 2e-3, D, loss=loss, method="cvxpy", solver="CLARABEL")
     assert fast.converged and fast.solver == "interior-point"
-    assert fast.n_iter <= _fast._IPM_MAX_ITER
+    assert fast.n_iter <= budget
     np.testing.assert_allclose(fast.objective, ref.objective, rtol=1e-5)
     assert fast.lower_bound <= ref.objective * (1 + 1e-9)
     # interior-point iterates have no exact zeros; the answer is sparsified to no

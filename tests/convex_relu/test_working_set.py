@@ -8,7 +8,6 @@ import pytest
 from cvxdual.convex_relu import (
     _certificate,
     _common,
-    _fast,
     _working_set,
     network_objective,
     recover_network,
@@ -16,19 +15,19 @@ from cvxdual.convex_relu import (
     solve_convex_relu,
 )
 
-from ._helpers import ALPHA, _augment, _data, _dual_feasibility
+from ._helpers import ALPHA, _augment, _data, _dual_feasibility, _fast_stages
 
 
 @pytest.mark.parametrize("stage", ["interior-point", "working-set"])
 @pytest.mark.parametrize("n, d, n_gates, alpha", [(40, 4, 30, 1e-2), (80, 6, 60, 2e-3)])
-def test_fast_stages_match_cvxpy_two_sizes(n, d, n_gates, alpha, stage, monkeypatch):
-    if stage == "working-set":  # skip the interior-point stage
-        monkeypatch.setattr(_fast, "_IPM_MAX_ITER", 0)
+def test_fast_stages_match_cvxpy_two_sizes(n, d, n_gates, alpha, stage):
+    # "working-set": the interior-point stage skipped
+    schedule = {"ipm_max_iter": 0} if stage == "working-set" else {}
     rng = np.random.default_rng(n)
     X = rng.standard_normal((n, d))
     y = np.sin(X @ rng.standard_normal(d)) + 0.1 * rng.standard_normal(n)
     D = sample_patterns(X, n_gates, random_state=1)
-    fast = solve_convex_relu(X, y, alpha, D, method="fast")
+    fast = _fast_stages(X, y, alpha, D, **schedule)
     ref = solve_convex_relu(X, y, alpha, D, method="cvxpy", solver="CLARABEL")
     assert fast.converged and fast.relative_gap <= 1e-5
     # the stage that produced the answer: the interior-point method, or the
@@ -84,19 +83,18 @@ def test_direct_clarabel_restricted_problem_matches_cvxpy(loss):
     assert np.linalg.norm(G, axis=0).max() <= ALPHA * (1 + 1e-4)
 
 
-def test_working_set_from_cold_and_warm_iterates_agree(monkeypatch):
-    monkeypatch.setattr(_fast, "_IPM_MAX_ITER", 0)  # the working-set path only
+def test_working_set_from_cold_and_warm_iterates_agree():
+    # the working-set path only (no interior-point stage)
     X, y = _data(50, 4, seed=14)
     D = sample_patterns(X, 40, random_state=2)
-    warm = solve_convex_relu(X, y, 5e-3, D)
+    warm = _fast_stages(X, y, 5e-3, D, ipm_max_iter=0)
     # cold: the working set starts from a one-iteration iterate
-    monkeypatch.setattr(_fast, "_WARMUP_ITERS", 1)
-    cold = solve_convex_relu(X, y, 5e-3, D)
+    cold = _fast_stages(X, y, 5e-3, D, ipm_max_iter=0, warmup_iters=1)
     assert cold.converged and warm.converged
     assert cold.n_iter < warm.n_iter
     np.testing.assert_allclose(cold.objective, warm.objective, rtol=1e-5)
     assert max(cold.lower_bound, warm.lower_bound) <= min(cold.objective, warm.objective) * (
         1 + 1e-9)
     # deterministic
-    again = solve_convex_relu(X, y, 5e-3, D)
+    again = _fast_stages(X, y, 5e-3, D, ipm_max_iter=0, warmup_iters=1)
     assert again.objective == cold.objective
