@@ -4,7 +4,7 @@ On one data set (n = 200, d = 10, y = sin(Xw) + noise, alpha = 1e-3) and the
 patterns of 200 Gaussian gates (``patterns_`` of ``ConvexReLURegressor(n_patterns=200,
 random_state=0)``), time in one process:
 
-* the fast solver (``solve_convex_relu(method="fista")``: a primal-dual
+* the fast solver (``solve_convex_relu(method="fast")``: a primal-dual
   interior-point method on the program's conic form with Woodbury Newton
   solves, certified stop at relative gap ``tol``; its fallback stage, an
   augmented-Lagrangian warm-up and exact working-set solves, is not needed
@@ -91,7 +91,7 @@ def scan(repeats, alpha=1e-3):
         D = sample_patterns(X, gates, random_state=0)
         with threadpool_limits(limits=1, user_api="blas"):
             t_fast, s_fast = best_of(lambda X=X, y=y, D=D: solve_convex_relu(
-                X, y, alpha, D, method="fista"), repeats)
+                X, y, alpha, D, method="fast"), repeats)
             t_cvx, s_cvx = best_of(lambda X=X, y=y, D=D: solve_convex_relu(
                 X, y, alpha, D, method="cvxpy", solver="CLARABEL"), repeats)
         rel = (s_fast.objective - s_cvx.objective) / s_cvx.objective
@@ -122,7 +122,7 @@ def main():
         def fast():
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", ConvergenceWarning)
-                return solve_convex_relu(X, y, alpha, D, method="fista", tol=args.tol,
+                return solve_convex_relu(X, y, alpha, D, method="fast", tol=args.tol,
                                          max_iter=args.max_iter)
 
         def cvx_first():

@@ -29,13 +29,20 @@ The CVXPY expressions are DPP: they only involve ``z`` and
 :class:`cvxpy.Parameter` objects holding the weights and the targets, so a
 compiled problem can be re-solved for new data. Each expression equals
 :meth:`Loss.value` exactly (no constant is dropped).
+
+The single-output losses of the convex ReLU program (``squared``,
+``squared_hinge``, ``logistic``) also give what that program needs:
+:meth:`Loss.cvxpy_mean` (the mean loss in a target parameter ``y``),
+:meth:`Loss.conjugate_bound` (the weak-duality bound of its certificate) and
+:attr:`Loss.curvature_bound` (``sup ℓ''``, for its first-order stage).
 """
 
 from __future__ import annotations
 
 import cvxpy as cp
 import numpy as np
-from scipy.special import expit, logsumexp, softmax
+import scipy.optimize
+from scipy.special import expit, logsumexp, softmax, xlogy
 
 __all__ = [
     "LOSSES",
@@ -81,6 +88,9 @@ class Loss:
         The name used by :func:`get_loss` and the heads.
     smooth : bool
         Whether the loss has a Lipschitz gradient (the fast head solvers need it).
+    curvature_bound : float or None
+        ``sup ℓ''(z, y)`` of a single-output loss (the Lipschitz constant of its
+        derivative); ``None`` where the convex ReLU solvers do not use the loss.
 
     Examples
     --------
@@ -94,6 +104,7 @@ class Loss:
 
     name: str = ""
     smooth: bool = True
+    curvature_bound: float | None = None
 
     def encode_targets(self, y) -> np.ndarray:
         """Return the targets as a float array of the scores' shape ``(n, K)``."""
@@ -137,14 +148,60 @@ class Loss:
         """
         raise NotImplementedError
 
+    def cvxpy_mean(self, z: cp.Expression, y) -> cp.Expression:
+        """Return the CVXPY expression of ``(1/n) Σ_k ℓ(z_k, y_k)`` for one output.
+
+        ``z`` has shape ``(n,)``; ``y`` is a :class:`cvxpy.Parameter` (DPP) or an
+        array of shape ``(n,)``: the targets, or the signs ``±1`` of a
+        classification loss (no encoding, no weights).
+
+        Examples
+        --------
+        >>> import cvxpy as cp
+        >>> import numpy as np
+        >>> from cvxdual.losses import squared
+        >>> z = cp.Variable(2)
+        >>> expr = squared.cvxpy_mean(z, np.array([1.0, -1.0]))
+        >>> z.value = np.zeros(2)
+        >>> float(expr.value)
+        0.5
+        """
+        raise NotImplementedError
+
+    def conjugate_bound(self, nu: np.ndarray, y: np.ndarray, t_max: float):
+        """Return ``max_{0 ≤ t ≤ t_max} −(1/n) Σ_k ℓ*(t n ν_k, y_k)`` and its maximiser ``t``.
+
+        ``ℓ*`` is the convex conjugate of ``ℓ(·, y_k)`` for one output; by weak
+        duality the value is a lower bound on a program whose dual constraint
+        holds for every ``t ≤ t_max``. ``-inf`` (with ``t = 0``) when ``ν``
+        is outside the conjugate's domain.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from cvxdual.losses import squared
+        >>> y = np.array([1.0, -1.0])
+        >>> squared.conjugate_bound(-y / 2, y, 10.0)  # = (1/n) Σ ½ y², at z = 0
+        (0.5, 1.0)
+        """
+        raise NotImplementedError
+
     def __repr__(self) -> str:
         return f"<loss {self.name!r}>"
+
+
+def _best_quadratic(a: float, b: float, t_max: float):
+    """Maximise ``−a t² − b t`` over ``[0, t_max]`` (``a ≥ 0``): (value, t)."""
+    t = -b / (2.0 * a) if a > 0 else (t_max if b < 0 else 0.0)
+    t = float(min(max(t, 0.0), t_max))
+    return -a * t * t - b * t, t
 
 
 class _Squared(Loss):
     """``ℓ(z, y) = ½‖z − y‖²``."""
 
     name = "squared"
+    curvature_bound = 1.0
 
     def encode_targets(self, y) -> np.ndarray:
         Y = np.asarray(y, dtype=float)
@@ -177,11 +234,20 @@ class _Squared(Loss):
         sw = np.sqrt(weights)[:, None]
         return {"sqrt_w": sw, "sqrt_w_y": sw * Y}
 
+    def cvxpy_mean(self, z, y):
+        return cp.sum_squares(z - y) / (2 * y.shape[0])
+
+    def conjugate_bound(self, nu, y, t_max):
+        # ℓ*(q) = q²/2 + q y  ⇒  −(n/2) t² ‖ν‖² − t νᵀy
+        n = y.shape[0]
+        return _best_quadratic(0.5 * n * float(nu @ nu), float(nu @ y), t_max)
+
 
 class _Logistic(Loss):
     """``ℓ(z, s) = log(1 + exp(−s z))`` with ``s = ±1``."""
 
     name = "logistic"
+    curvature_bound = 0.25
 
     def encode_targets(self, y) -> np.ndarray:
         return _check_signs(y, self.name)
@@ -220,6 +286,33 @@ class _Logistic(Loss):
     def parameter_values(self, Y, weights):
         w = weights[:, None]
         return {"w": w, "w_pos": w * (Y > 0)}
+
+    def cvxpy_mean(self, z, y):
+        return cp.sum(cp.logistic(-cp.multiply(y, z))) / y.shape[0]
+
+    def conjugate_bound(self, nu, y, t_max):
+        # ℓ*(q) = (−p) log(−p) + (1 + p) log(1 + p), p = q y ∈ [−1, 0]
+        n = y.shape[0]
+        p = n * nu * y
+        if np.any(p > 0):
+            return -np.inf, 0.0
+        pmax = float(np.max(-p)) if p.size else 0.0
+        if pmax > 0:
+            t_max = min(t_max, 1.0 / pmax)
+
+        def neg_dual(t):
+            q = t * p
+            return float(np.sum(xlogy(-q, -q) + xlogy(1 + q, 1 + q))) / n
+
+        if t_max <= 0:
+            return 0.0, 0.0
+        res = scipy.optimize.minimize_scalar(
+            neg_dual, bounds=(0.0, t_max), method="bounded", options={"xatol": 1e-12}
+        )
+        t = float(res.x)
+        # the end points are candidates too (bounded Brent never evaluates them)
+        best = min((neg_dual(t), t), (neg_dual(t_max), t_max), (0.0, 0.0))
+        return -best[0], best[1]
 
 
 class _Multinomial(Loss):
@@ -319,6 +412,7 @@ class _SquaredHinge(Loss):
     """``ℓ(z, s) = max(0, 1 − s z)²``."""
 
     name = "squared_hinge"
+    curvature_bound = 2.0
 
     def encode_targets(self, y) -> np.ndarray:
         return _check_signs(y, self.name)
@@ -346,6 +440,16 @@ class _SquaredHinge(Loss):
     def parameter_values(self, Y, weights):
         sw = np.sqrt(weights)[:, None]
         return {"sqrt_w": sw, "sqrt_w_s": sw * Y}
+
+    def cvxpy_mean(self, z, y):
+        return cp.sum_squares(cp.pos(1 - cp.multiply(y, z))) / y.shape[0]
+
+    def conjugate_bound(self, nu, y, t_max):
+        # ℓ*(q) = q y + q²/4 on q y ≤ 0  ⇒  −t Σ ν y − t² n ‖ν‖²/4
+        n = y.shape[0]
+        if np.any(nu * y > 0):
+            return -np.inf, 0.0
+        return _best_quadratic(0.25 * n * float(nu @ nu), float(nu @ y), t_max)
 
 
 class _CrammerSinger(_Multinomial):

@@ -71,8 +71,8 @@ def test_solver_options_reject_anything_else(name):
     [
         (NormBoundedLinearRegressor(), "solver"),
         (NormBoundedLinearClassifier(), "solver"),
-        (ConstrainedMLPClassifier((3,), max_iter=2), "head_solver"),
-        (ConstrainedMLPRegressor((3,), max_iter=2), "head_solver"),
+        (ConstrainedMLPClassifier((3,), max_iter=2, random_state=0), "head_solver"),
+        (ConstrainedMLPRegressor((3,), max_iter=2, random_state=0), "head_solver"),
     ],
 )
 def test_every_estimator_checks_solver_names_the_same_way(estimator, param):
@@ -112,7 +112,7 @@ def test_mlp_fast_head_solver_is_the_auto_fit():
 
 
 def test_resolve_alias_warns_only_for_aliases():
-    with pytest.warns(FutureWarning, match=r"loss='logistic' is deprecated.*loss='log_loss'"):
+    with pytest.warns(FutureWarning, match=r"loss='logistic' was deprecated.*loss='log_loss'"):
         assert resolve_alias("logistic", "loss", {"logistic": "log_loss"}) == "log_loss"
     with warnings.catch_warnings():
         warnings.simplefilter("error")
@@ -124,7 +124,7 @@ def test_convex_relu_logistic_is_a_deprecated_alias_of_log_loss(classes):
     X, y = _classification(n=24, classes=classes, seed=1)
     kw = dict(alpha=1e-2, n_patterns=10, random_state=0)
     new = ConvexReLUClassifier(loss="log_loss", **kw).fit(X, y)
-    with pytest.warns(FutureWarning, match="loss='logistic' is deprecated"):
+    with pytest.warns(FutureWarning, match="loss='logistic' was deprecated"):
         old = ConvexReLUClassifier(loss="logistic", **kw).fit(X, y)
     assert old.loss == "logistic"  # fit never writes to a hyperparameter
     assert old.objective_ == new.objective_

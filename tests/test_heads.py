@@ -277,7 +277,7 @@ def test_absurd_multinomial_labels_are_rejected_not_one_hot_encoded():
 def test_log_loss_is_the_logistic_loss_and_logistic_is_deprecated():
     Phi, y = problem("log_loss", seed=40)
     new = NormBoundedHead("log_loss", L2Ball(0.3))
-    with pytest.warns(FutureWarning, match="'logistic' was deprecated.*use loss='log_loss'"):
+    with pytest.warns(FutureWarning, match="loss='logistic' was deprecated.*use loss='log_loss'"):
         old = NormBoundedHead("logistic", L2Ball(0.3))
     assert old.loss is new.loss
     np.testing.assert_array_equal(old.solve(Phi, y).coef, new.solve(Phi, y).coef)

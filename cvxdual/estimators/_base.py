@@ -13,8 +13,6 @@
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 from scipy.special import expit, softmax
 from sklearn.base import ClassifierMixin
@@ -22,6 +20,7 @@ from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.metaestimators import available_if
 
 from .. import _solvers
+from .._validation import resolve_alias
 from ..sets import ConvexSet, L1Ball, L2Ball, LinfBall
 
 __all__ = [
@@ -89,39 +88,6 @@ class SolverOptions(StrOptions):
         words = ", ".join(self._mark_if_deprecated(w) for w in sorted(self.options))
         installed = ", ".join(repr(s) for s in sorted(_solvers.installed_solvers()))
         return f"a str among {{{words}}} or an installed CVXPY solver such as {installed}"
-
-
-def resolve_alias(value: str, param: str, aliases: dict[str, str]) -> str:
-    """Return the current name of ``value``, warning when it is a deprecated alias.
-
-    ``aliases`` maps each deprecated value to its current one; other values are
-    returned as they are.
-
-    Warns
-    -----
-    FutureWarning
-        When ``value`` is a deprecated alias, in scikit-learn's wording.
-
-    Examples
-    --------
-    >>> import warnings
-    >>> from cvxdual.estimators._base import resolve_alias
-    >>> with warnings.catch_warnings(record=True) as caught:
-    ...     warnings.simplefilter("always")
-    ...     new = resolve_alias("logistic", "loss", {"logistic": "log_loss"})
-    >>> new, caught[0].category.__name__
-    ('log_loss', 'FutureWarning')
-    """
-    if value not in aliases:
-        return value
-    new = aliases[value]
-    warnings.warn(
-        f"{param}={value!r} is deprecated and will be removed in a future version of "
-        f"cvxdual. Use `{param}={new!r}`, which is equivalent.",
-        FutureWarning,
-        stacklevel=3,
-    )
-    return new
 
 
 def _proba_available(estimator) -> bool:

@@ -15,45 +15,38 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ..convex_relu import (
-    AUTO_CVXPY_SIZE,
     DEFAULT_MAX_ITER,
     DEFAULT_TOL,
     ConvexReLUProgram,
-    _augment,
-    _default_patterns,
     network_objective,
     prune_network,
     recover_network,
     solve_convex_relu,
 )
-from ._base import ScoresClassifierMixin, resolve_alias
+from ..convex_relu._common import _augment, _get_loss
+from ..convex_relu._patterns import _default_patterns
+from ..convex_relu._solve import _check_method, _resolve_auto
+from ._base import ScoresClassifierMixin
 
 __all__ = ["ConvexReLUClassifier", "ConvexReLURegressor"]
 
 
-def _fit_one(X, y, alpha, patterns, loss, est, program):
-    """Solve one convex program; return (solution, program) honouring ``est.solver``."""
+def _fit_one(X, y, alpha, patterns, loss, est, program, method):
+    """Solve one convex program by ``method`` ("fast" or "cvxpy", ``est.solver``
+    resolved); return (solution, program).
+
+    With ``solver="auto"``, a fast solve whose certificate does not close is
+    followed by the definition (CVXPY).
+    """
     common = dict(loss=loss, fit_intercept=est.fit_intercept, max_iter=est.max_iter, tol=est.tol)
-    if est.solver == "cvxpy":
-        if program is None:
-            program = ConvexReLUProgram(X, patterns, loss=loss, fit_intercept=est.fit_intercept)
-        return solve_convex_relu(X, y, alpha, patterns, method="cvxpy", program=program,
-                                 **common), program
-    if est.solver == "fista":
-        return solve_convex_relu(X, y, alpha, patterns, method="fista", **common), program
-    # "auto": CVXPY while its problem is small (measured faster there, see
-    # benchmarks/bench_convex_relu.py); beyond, the fast solver, and the
-    # definition again if the fast solver's certificate does not close.
-    if X.shape[0] * patterns.shape[1] <= AUTO_CVXPY_SIZE:
-        if program is None:
-            program = ConvexReLUProgram(X, patterns, loss=loss, fit_intercept=est.fit_intercept)
-        return solve_convex_relu(X, y, alpha, patterns, method="cvxpy", program=program,
-                                 **common), program
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        sol = solve_convex_relu(X, y, alpha, patterns, method="fista", **common)
-    if sol.converged:
-        return sol, program
+    if method == "fast":
+        if est.solver != "auto":
+            return solve_convex_relu(X, y, alpha, patterns, method="fast", **common), program
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            sol = solve_convex_relu(X, y, alpha, patterns, method="fast", **common)
+        if sol.converged:
+            return sol, program
     if program is None:
         program = ConvexReLUProgram(X, patterns, loss=loss, fit_intercept=est.fit_intercept)
     return solve_convex_relu(X, y, alpha, patterns, method="cvxpy", program=program,
@@ -73,7 +66,7 @@ class _BaseConvexReLU(BaseEstimator):
         "alpha": [Interval(Real, 0, None, closed="neither")],
         "n_patterns": [Interval(Integral, 1, None, closed="left")],
         "fit_intercept": ["boolean"],
-        "solver": [StrOptions({"auto", "fista", "cvxpy"})],
+        "solver": [StrOptions({"auto", "fast", "cvxpy", "fista"}, deprecated={"fista"})],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="neither")],
         "random_state": ["random_state"],
@@ -97,6 +90,11 @@ class _BaseConvexReLU(BaseEstimator):
         self.max_iter = max_iter
         self.tol = tol
         self.random_state = random_state
+
+    def _method(self, X):
+        """``self.solver`` resolved for the patterns of ``X``: "fast" or "cvxpy"."""
+        method = _check_method(self.solver, name="solver", stacklevel=3)
+        return _resolve_auto(method, X.shape[0], self.patterns_.shape[1])
 
     def _patterns(self, X):
         patterns, complete = _default_patterns(X, self.n_patterns, self.fit_intercept,
@@ -135,14 +133,15 @@ class ConvexReLURegressor(RegressorMixin, _BaseConvexReLU):
         (``rank(X̃) ≤ 3``, or small n), all patterns are enumerated instead.
     fit_intercept : bool, default=True
         Hidden-layer biases (last row of ``hidden_weights_``). No output bias.
-    solver : {"auto", "fista", "cvxpy"}, default="auto"
+    solver : {"auto", "fast", "cvxpy"}, default="auto"
         ``"cvxpy"``: the CVXPY definition (:class:`~cvxdual.convex_relu.ConvexReLUProgram`).
-        ``"fista"``: the fast solver of :func:`~cvxdual.convex_relu.solve_convex_relu`,
+        ``"fast"``: the fast solver of :func:`~cvxdual.convex_relu.solve_convex_relu`,
         warning with ``ConvergenceWarning`` when its certified gap does not
-        reach ``tol`` within ``max_iter``. ``"auto"``: ``"fista"``, falling back
+        reach ``tol`` within ``max_iter``. ``"auto"``: ``"fast"``, falling back
         to ``"cvxpy"`` when the fast solver's certificate does not close; for
         small problems (``n_samples * n_patterns ≤ 1_000``) ``"auto"`` uses
-        ``"cvxpy"`` directly, which is faster there.
+        ``"cvxpy"`` directly, which is as fast there. ``"fista"`` is a
+        deprecated alias of ``"fast"``.
     max_iter : int, default=5000
         Iteration budget of the fast solver.
     tol : float, default=1e-5
@@ -174,7 +173,7 @@ class ConvexReLURegressor(RegressorMixin, _BaseConvexReLU):
         :func:`~cvxdual.convex_relu.solve_convex_relu`);
         ``"dual_scale"``: the factor t of the certified dual point t ν.
     solver_ : str
-        ``"cvxpy"`` or ``"fista"``: which method produced the fit.
+        ``"cvxpy"`` or ``"fast"``: which method produced the fit.
     n_iter_ : int
         Iterations of the fast solver (1 for a CVXPY solve).
     n_features_in_ : int
@@ -210,7 +209,8 @@ class ConvexReLURegressor(RegressorMixin, _BaseConvexReLU):
         self._validate_params()
         X, y = validate_data(self, X, y, y_numeric=True, dtype=np.float64)
         self._patterns(X)
-        sol, _ = _fit_one(X, y, self.alpha, self.patterns_, "squared", self, None)
+        sol, _ = _fit_one(X, y, self.alpha, self.patterns_, "squared", self, None,
+                          self._method(X))
         U, a = _network(X, sol, self.fit_intercept)
         self.hidden_weights_, self.output_weights_ = U, a
         self.objective_ = network_objective(X, y, U, a, self.alpha,
@@ -248,7 +248,7 @@ class ConvexReLUClassifier(ScoresClassifierMixin, _BaseConvexReLU):
     n_patterns : int, default=100
         See :class:`ConvexReLURegressor`.
     fit_intercept : bool, default=True
-    solver : {"auto", "fista", "cvxpy"}, default="auto"
+    solver : {"auto", "fast", "cvxpy"}, default="auto"
         See :class:`ConvexReLURegressor`.
     max_iter : int, default=5000
     tol : float, default=1e-5
@@ -325,9 +325,6 @@ class ConvexReLUClassifier(ScoresClassifierMixin, _BaseConvexReLU):
         y : array-like of shape (n_samples,)
         """
         self._validate_params()
-        loss = resolve_alias(self.loss, "loss", {"logistic": "log_loss"})
-        # cvxdual.convex_relu names the log loss "logistic".
-        loss = "logistic" if loss == "log_loss" else loss
         X, y = validate_data(self, X, y, dtype=np.float64)
         check_classification_targets(y)
         enc = LabelEncoder().fit(y)
@@ -345,10 +342,12 @@ class ConvexReLUClassifier(ScoresClassifierMixin, _BaseConvexReLU):
             else [np.where(codes == k, 1.0, -1.0) for k in range(self.classes_.size)]
         )
         program = None
+        loss = _get_loss(self.loss, stacklevel=2)
+        method = self._method(X)
         Us, As, sols = [], [], []
         objective = 0.0
         for s in targets:
-            sol, program = _fit_one(X, s, self.alpha, self.patterns_, loss, self, program)
+            sol, program = _fit_one(X, s, self.alpha, self.patterns_, loss, self, program, method)
             U, a = _network(X, sol, self.fit_intercept)
             objective += network_objective(X, s, U, a, self.alpha, loss=loss,
                                            fit_intercept=self.fit_intercept)
@@ -373,7 +372,7 @@ class ConvexReLUClassifier(ScoresClassifierMixin, _BaseConvexReLU):
         self.objective_ = objective
         self.lower_bound_ = float(sum(s.lower_bound for s in sols))
         self.n_neurons_ = self.hidden_weights_.shape[1]
-        self.solver_ = "cvxpy" if any(s.method == "cvxpy" for s in sols) else "fista"
+        self.solver_ = "cvxpy" if any(s.method == "cvxpy" for s in sols) else "fast"
         self.n_iter_ = max(max(int(s.n_iter) for s in sols), 1)
         return self
 

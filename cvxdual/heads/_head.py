@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import logging
 import numbers
-import warnings
 
 import numpy as np
 
 from .. import _solvers
-from .._validation import check_finite_array
+from .._validation import check_finite_array, resolve_alias
 from ..exceptions import SolverError
 from ..losses import Loss, get_loss
 from ..sets import ConvexSet, L1Ball, L2Ball, LinfBall
@@ -114,13 +113,7 @@ class NormBoundedHead:
         max_iter: int = 200,
         _config: _HeadConfig = _DEFAULT_CONFIG,
     ):
-        if isinstance(loss, str) and loss == "logistic":
-            warnings.warn(
-                "The loss 'logistic' was deprecated in cvxdual 0.1 and will be removed in a "
-                "future release; use loss='log_loss' (the same loss).",
-                FutureWarning,
-                stacklevel=2,
-            )
+        loss = resolve_alias(loss, "loss", {"logistic": "log_loss"})
         self.loss = get_loss(loss)
         if constraint is not None and not isinstance(constraint, ConvexSet):
             raise ValueError(
