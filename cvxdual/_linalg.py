@@ -2,7 +2,7 @@
 
 Norms safe from overflow and underflow, the sort-free simplex threshold of the
 ℓ1-ball, simplex and nuclear-ball projections, and the selected eigenpairs of a
-symmetric matrix used by the spectral-ball projection.
+symmetric matrix and the spectral-ball projection built on them.
 """
 
 from __future__ import annotations
@@ -121,3 +121,65 @@ def _frobenius(V: np.ndarray) -> float:
     if np.isfinite(squares) and squares >= _SQUARES_TINY:
         return float(np.sqrt(squares))
     return float(_column_norms(flat)[0])
+
+
+# SpectralBall projects through V's Gram matrix when max |V| is in this range
+# (LAPACK's inverse iteration squares the Gram matrix's entries: beyond about
+# 1e±75 they overflow or underflow) and r >= _GRAM_MIN_RATIO σ_max (the Gram
+# matrix's eigenvalues are exact to eps λ_max, so σ near r carries a relative
+# error of eps (σ_max / r)²); otherwise it uses an SVD.
+_GRAM_SAFE = (1e-70, 1e70)
+_GRAM_MIN_RATIO = 1e-3
+
+
+def _spectral_clip(V: np.ndarray, r: float):
+    """Projection of ``V`` onto ``{W : σ_max(W) <= r}`` and its dual ``Σ (σ_i − r)_+``.
+
+    Singular values above ``r`` are clipped to ``r``; the dual (the nuclear norm
+    of the residual) is returned as ``{"norm": float}``.
+    """
+    scale = float(np.max(np.abs(V)))
+    if scale == 0.0 or r >= np.sqrt(V.size) * scale:
+        # ‖V‖₂ <= ‖V‖_F <= sqrt(mn) max|V| <= r: inside.
+        return V, {"norm": 0.0}
+    if _GRAM_SAFE[0] < scale < _GRAM_SAFE[1] and r >= _GRAM_MIN_RATIO * scale:
+        found = _gram_eigenpairs(V, r)
+        if found is not None and found[0].size == 0:
+            return V, {"norm": 0.0}
+        if found is not None and r * r >= _GRAM_MIN_RATIO**2 * found[0][-1]:
+            sc, Qc = np.sqrt(found[0]), found[1]
+            shrink = 1.0 - r / sc
+            if V.shape[0] >= V.shape[1]:
+                W = V - (V @ Qc) * shrink @ Qc.T
+            else:
+                W = V - (Qc * shrink) @ (Qc.T @ V)
+            return W, {"norm": float(np.sum(sc - r))}
+    # Extreme scales, or r far below σ_max: an SVD, with the clipped matrix
+    # rebuilt from its terms (W = V - ... would cancel to rounding noise > r).
+    U, sigma, Vt = np.linalg.svd(V, full_matrices=False)
+    above = sigma > r
+    if not above.any():
+        return V, {"norm": 0.0}
+    return (U * np.minimum(sigma, r)) @ Vt, {"norm": float(np.sum(sigma[above] - r))}
+
+
+
+def _gram_eigenpairs(V: np.ndarray, r: float):
+    """Eigenpairs of the smaller Gram matrix with eigenvalue above r², or None.
+
+    An eigendecomposition of the Gram matrix instead of an SVD: about 3x
+    faster for 64 x 64. Only directions with σ > r change, and for those
+    σ² >= r² keeps the Gram matrix's rounding (eps σ_max²) harmless: W and
+    the dual agree with an SVD clip to ~1e-13 relative. Only the eigenpairs
+    above r² are computed (see _eigenpairs_above).
+    """
+    gram = V.T @ V if V.shape[0] >= V.shape[1] else V @ V.T
+    threshold = r * r
+    found = _eigenpairs_above(gram, threshold)
+    if found is None:
+        eigenvalues, Q = np.linalg.eigh(gram)
+        keep = eigenvalues > threshold
+        found = eigenvalues[keep], Q[:, keep]
+    if not (np.all(np.isfinite(found[0])) and np.all(np.isfinite(found[1]))):
+        return None
+    return found
