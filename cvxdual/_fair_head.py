@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import logging
 import numbers
+import warnings
 
 import cvxpy as cp
 import numpy as np
@@ -175,23 +176,20 @@ class _Objective:
 
 
 def _kkt_solve(H, C, rhs_top, rhs_bottom):
-    """Solve ``[[H, Cᵀ], [C, 0]] [x; λ] = [rhs_top; rhs_bottom]``; lstsq if singular."""
-    m = C.shape[0]
-    if m == 0:
-        try:
-            return scipy.linalg.solve(H, rhs_top, assume_a="sym"), np.zeros(0)
-        except (np.linalg.LinAlgError, ValueError):
-            return np.linalg.lstsq(H, rhs_top, rcond=None)[0], np.zeros(0)
-    p = H.shape[0]
+    """Solve ``[[H, Cᵀ], [C, 0]] [x; λ] = [rhs_top; rhs_bottom]`` (least squares if singular)."""
+    m, p = C.shape[0], H.shape[0]
     M = np.zeros((p + m, p + m))
     M[:p, :p], M[:p, p:], M[p:, :p] = H, C.T, C
     rhs = np.concatenate([rhs_top, rhs_bottom])
-    try:
-        sol = scipy.linalg.solve(M, rhs, assume_a="sym")
-        if not np.all(np.isfinite(sol)):
-            raise np.linalg.LinAlgError
-    except (np.linalg.LinAlgError, ValueError, scipy.linalg.LinAlgWarning):
-        sol = np.linalg.lstsq(M, rhs, rcond=None)[0]
+    with warnings.catch_warnings():
+        # an ill-conditioned system (dependent working constraints) goes to lstsq
+        warnings.simplefilter("error", scipy.linalg.LinAlgWarning)
+        try:
+            sol = scipy.linalg.solve(M, rhs, assume_a="sym", check_finite=False)
+            if not np.all(np.isfinite(sol)):
+                raise np.linalg.LinAlgError
+        except (np.linalg.LinAlgError, ValueError, scipy.linalg.LinAlgWarning):
+            sol = np.linalg.lstsq(M, rhs, rcond=None)[0]
     return sol[:p], sol[p:]
 
 
@@ -251,7 +249,7 @@ def _active_set(F: _Objective, theta, C, h, active, tol, max_iter):
 
 
 def _solve_fast(F: _Objective, C, h, radius, theta, active, mu0, tol, max_iter):
-    """Solve the parity problem (with an optional L2 ball); return ``(θ, λ, μ, n_iter)`` or None."""
+    """Solve the parity problem (optional L2 ball); return ``(θ, λ, μ, n_iter)`` or None."""
     n_iter = 0
 
     def norm_w(th):
@@ -355,7 +353,7 @@ class FairHead:
     >>> rng = np.random.default_rng(0)
     >>> Phi = rng.normal(size=(50, 2))
     >>> groups = (Phi[:, 0] > 0).astype(int)
-    >>> y = np.where(Phi.sum(axis=1) > 0, 1.0, -1.0)
+    >>> y = np.where(Phi.sum(axis=1) + rng.normal(size=50) > 0, 1.0, -1.0)
     >>> head = FairHead("logistic", DemographicParity(0.2), sensitive_features=groups)
     >>> fast = head.solve(Phi, y)
     >>> exact = FairHead("logistic", DemographicParity(0.2), sensitive_features=groups,
@@ -394,7 +392,8 @@ class FairHead:
         self.solver = low if low in _SOLVER_WORDS else _solvers.check_solver(solver)
         if isinstance(tol, bool) or not isinstance(tol, numbers.Real) or not 0 < tol < 1:
             raise ValueError(f"tol must be in (0, 1), got {tol!r}")
-        if isinstance(max_iter, bool) or not isinstance(max_iter, numbers.Integral) or max_iter < 1:
+        integer = isinstance(max_iter, numbers.Integral) and not isinstance(max_iter, bool)
+        if not integer or max_iter < 1:
             raise ValueError(f"max_iter must be a positive integer, got {max_iter!r}")
         self.tol, self.max_iter = float(tol), int(max_iter)
         if self.solver == "fast" and not self.has_fast_solver:
