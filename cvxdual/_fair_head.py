@@ -37,6 +37,7 @@ import warnings
 import cvxpy as cp
 import numpy as np
 import scipy.linalg
+import scipy.optimize
 
 from . import _solvers
 from ._validation import check_finite_array
@@ -301,6 +302,57 @@ def _solve_fast(F: _Objective, C, h, radius, theta, active, mu0, tol, max_iter):
     return None
 
 
+def _central_duals(C, h, theta, lam):
+    """The analytic centre of the optimal multipliers when they are not unique.
+
+    With linearly dependent binding constraints (two groups of equal weight:
+    one group's "upper" row is the other's "lower" row) the multipliers form a
+    polytope ``{λ >= 0 : C_Sᵀ λ = C_Sᵀ λ*}``; interior-point solvers (the CVXPY
+    definition) return its analytic centre, ``argmax Σ log λ_i``, and so does
+    this (Newton's method on the barrier over the null space of ``C_Sᵀ``).
+    ``λ`` is returned unchanged when it is unique or the polytope has no interior.
+    """
+    S = np.flatnonzero(np.abs(C @ theta - h) <= 1e-9 * (1.0 + np.abs(h)))
+    if S.size < 2 or not np.all(h[S] > 0):
+        return lam
+    N = scipy.linalg.null_space(C[S].T, rcond=1e-9)
+    q = N.shape[1]
+    if q == 0:
+        return lam
+    base = lam[S]
+    scale = max(float(base.max()), 1e-300)
+    # A strictly interior start: maximise t s.t. base + N η >= t (bounded: δ > 0).
+    lp = scipy.optimize.linprog(
+        np.r_[np.zeros(q), -1.0],
+        A_ub=np.hstack([-N, np.ones((S.size, 1))]),
+        b_ub=base,
+        bounds=[(None, None)] * q + [(None, scale)],
+    )
+    if lp.status != 0 or lp.x[-1] <= 1e-9 * scale:
+        return lam
+    eta = lp.x[:q]
+    for _ in range(100):
+        current = base + N @ eta
+        grad = -N.T @ (1.0 / current)
+        hess = (N / current[:, None] ** 2).T @ N
+        step = -np.linalg.solve(hess, grad)
+        decrement = float(-grad @ step)
+        if decrement <= 1e-24:
+            break
+        t = 1.0
+        while np.any(base + N @ (eta + t * step) <= 0):
+            t *= 0.5
+        value = -np.sum(np.log(current))
+        while -np.sum(np.log(base + N @ (eta + t * step))) > value - 0.25 * t * decrement:
+            t *= 0.5
+            if t < 1e-12:
+                break
+        eta = eta + t * step
+    out = lam.copy()
+    out[S] = np.maximum(base + N @ eta, 0.0)
+    return out
+
+
 def _check_kkt(F: _Objective, theta, lam, C, h) -> bool:
     """Stationarity (relative), feasibility, dual signs and complementarity."""
     _, grad, G, _ = F.value_grad(theta)
@@ -530,6 +582,7 @@ class FairHead:
         theta, lam, mu, n_iter = result
         if not _check_kkt(F, theta, lam, C, h):
             return None
+        lam = _central_duals(C, h, theta, lam)
         F.mu = 0.0
         objective, _, Gs, _ = F.value_grad(theta)
         Theta = theta.reshape(p1, K, order="F")
