@@ -101,13 +101,10 @@ class _CompiledFairHead:
                 f"{constraint!r} is not DCP (and DPP)."
             )
 
-    def solve(self, Phi, Y, weights, codes, groups, solver, what) -> HeadSolution:
+    def solve(self, Phi, values, solver, what) -> HeadSolution:
+        """Solve for features ``Phi`` and parameter ``values`` ({"loss": ..., "fair": ...})."""
         if isinstance(self.Phi, cp.Parameter):
             self.Phi.value = Phi
-        values = {
-            "loss": self.loss.parameter_values(Y, weights),
-            "fair": self.fairness.parameter_values(codes, groups, Y, weights, self.loss),
-        }
         for block, params in self.params.items():
             for key, p in params.items():
                 p.value = values[block][key]
@@ -533,8 +530,12 @@ class FairHead:
             problem = self._compiled[key]
         else:
             problem = _CompiledFairHead(*args, data=Phi)
+        values = {
+            "loss": self.loss.parameter_values(Y, weights),
+            "fair": self.fairness.parameter_values(self.codes, self.groups, Y, weights, self.loss),
+        }
         try:
-            return problem.solve(Phi, Y, weights, self.codes, self.groups, solver, self._what())
+            return problem.solve(Phi, values, solver, self._what())
         except InfeasibleSetError as exc:
             raise InfeasibleSetError(
                 f"{self.fairness!r} cannot be met: {exc} Loosen the bound"

@@ -61,6 +61,7 @@ class _FairLinearModel(BaseEstimator):
             raise ValueError(
                 f"sensitive_features has {codes.shape[0]} entries but X has {X.shape[0]} samples"
             )
+        labels = groups[codes]  # the group labels (not the codes) name groups in errors
         sample_weight = _check_sample_weight(
             sample_weight, X, dtype=np.float64, ensure_non_negative=True
         )
@@ -68,7 +69,7 @@ class _FairLinearModel(BaseEstimator):
             head_loss,
             self.constraint,
             None if self.radius is None else _BALLS[self.norm](self.radius),
-            sensitive_features=codes,
+            sensitive_features=labels,
             fit_intercept=self.fit_intercept,
             solver=self.solver,
         )
@@ -421,18 +422,3 @@ class FairLinearRegressor(RegressorMixin, _FairLinearModel):
         """
         scores = self._scores(X)
         return scores[:, 0] if np.ndim(self.coef_) == 1 else scores
-
-    def decision_function(self, X):
-        """Return the predictions (the scores the constraint acts on); as :meth:`predict`.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Samples.
-
-        Returns
-        -------
-        scores : ndarray of shape (n_samples,) or (n_samples, n_targets)
-            Predictions.
-        """
-        return self.predict(X)
