@@ -430,7 +430,7 @@ class _RegressorGroupsFromX(FairLinearRegressor):
 # ~1e-6: the sample-weight check compares predictions at rtol 1e-7.
 _CVXPY_ACCURACY = {
     "check_sample_weight_equivalence_on_dense_data": "solved by CVXPY to ~1e-6, the check "
-    "asks 1e-7 (the binary fast path passes it)",
+    "asks 1e-7 (test_sample_weight_equals_repetition checks the fast path to 1e-7)",
 }
 
 
@@ -444,3 +444,51 @@ _CVXPY_ACCURACY = {
 )
 def test_sklearn_compatible(estimator, check):
     check(estimator)
+
+
+# ---------------------------------------------------------------------------
+# The same constraint on the exact head of a network.
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_mlp_head_meets_the_constraint_and_records_its_duals():
+    from cvxdual import ConstrainedMLPClassifier
+
+    X, y, groups = _data(n=150)
+    clf = ConstrainedMLPClassifier(
+        (8,), head_radius=5.0, head_fairness=DemographicParity(0.05), max_iter=15,
+        learning_rate_init=0.01, random_state=0,
+    ).fit(X, y, sensitive_features=groups)
+    z = clf._scores(X)[:, 0]  # the head's scores on the training rows
+    for g in "abc":
+        assert abs(z[groups == g].mean() - z.mean()) <= 0.05 + 1e-7
+    assert set(clf.duals_["head"]) == {"norm", "upper", "lower"}
+    assert clf.duals_["head"]["upper"].shape == (3, 1)
+    assert all("upper" in record["head"]["duals"] for record in clf.dual_history_)
+    assert np.max(clf.duals_["head"]["upper"]) + np.max(clf.duals_["head"]["lower"]) > 0
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_mlp_regressor_with_early_stopping_splits_the_groups():
+    from cvxdual import ConstrainedMLPRegressor
+
+    X, y, groups = _data(n=150, task="regression")
+    reg = ConstrainedMLPRegressor(
+        (6,), head_fairness=DemographicParity(0.1), max_iter=8, early_stopping=True,
+        random_state=0,
+    ).fit(X, y, sensitive_features=groups)
+    assert reg.duals_["head"]["upper"].shape == (3, 1)
+
+
+def test_mlp_fairness_inputs():
+    from cvxdual import ConstrainedMLPClassifier
+
+    X, y, groups = _data(n=60)
+    with pytest.raises(ValueError, match="requires sensitive_features"):
+        ConstrainedMLPClassifier((4,), head_fairness=DemographicParity(0.1), max_iter=2).fit(X, y)
+    with pytest.raises(ValueError, match="only used with head_fairness"):
+        ConstrainedMLPClassifier((4,), max_iter=2).fit(X, y, sensitive_features=groups)
+    with pytest.raises(InvalidParameterError, match="head_fairness"):
+        ConstrainedMLPClassifier((4,), head_fairness=0.1, max_iter=2).fit(
+            X, y, sensitive_features=groups
+        )
