@@ -13,8 +13,9 @@ variable ``z``:
 The CVXPY problem is the definition; it is compiled once per shape with the
 features, targets, weights, group matrices and the bound as parameters (DPP).
 
-Fast exact solver (smooth losses with a Hessian: ``squared``, ``logistic``,
-``squared_hinge``; parity constraints; no set or an :class:`~cvxdual.sets.L2Ball`).
+Fast exact solver (smooth losses: ``squared``, ``logistic``, ``squared_hinge``
+with no set or an :class:`~cvxdual.sets.L2Ball`, ``multinomial`` with an
+L2Ball that binds; parity constraints).
 The parity constraints are linear in ``θ = [W; b]``: ``C θ <= δ`` with rows
 ``(A_k [Φ, 1])_g`` (and their negatives). A primal active-set method solves the
 problem for a penalty ``μ/2 ‖W‖²``: each working set is an equality-constrained
@@ -51,10 +52,10 @@ __all__ = ["FairHead"]
 
 logger = logging.getLogger(__name__)
 
-# Losses with a fast solver: a Hessian diagonal in the scores and one optimum
-# (the multinomial loss is invariant to a common shift of the classes, which
-# the group constraints are not, so its unbounded optimum is not unique).
-_FAST_LOSSES = ("squared", "logistic", "squared_hinge")
+# Losses with a fast solver. The multinomial loss is invariant to a common shift
+# of the classes' weights, which the group constraints are not, so its optimum
+# is unique only when an L2 ball binds: it has a fast solver with an L2Ball only.
+_FAST_LOSSES = ("squared", "logistic", "squared_hinge", "multinomial")
 _ARMIJO = 1e-4  # sufficient-decrease fraction of the Newton line search
 _MAX_HALVINGS = 50  # backtracking steps before a line search gives up
 _MAX_SET_CHANGES = 200  # working-set changes of the active-set method
@@ -164,11 +165,28 @@ class _Objective:
         return value, grad, G, z
 
     def hessian(self, z):
-        h = self.w[:, None] * self.loss.hessian_diag(z, self.Y)
-        p1 = self.p1
-        H = np.zeros((p1 * self.K, p1 * self.K))
-        for k in range(self.K):
-            H[k * p1 : (k + 1) * p1, k * p1 : (k + 1) * p1] = self.A.T @ (self.A * h[:, k : k + 1])
+        p1, K, A = self.p1, self.K, self.A
+        H = np.zeros((p1 * K, p1 * K))
+        if self.loss.name == "multinomial":
+            P = np.exp(z - z.max(axis=1, keepdims=True))
+            P /= P.sum(axis=1, keepdims=True)
+            WP = self.w[:, None] * P
+            for k in range(K):
+                for l in range(k, K):
+                    c = WP[:, k] * ((k == l) - P[:, l])
+                    block = A.T @ (A * c[:, None])
+                    H[k * p1 : (k + 1) * p1, l * p1 : (l + 1) * p1] = block
+                    H[l * p1 : (l + 1) * p1, k * p1 : (k + 1) * p1] = block.T
+            if p1 > self.d:
+                # A common shift of the intercepts changes nothing (gradient and
+                # constraints are orthogonal to it): fix it at the mean curvature.
+                shift = np.zeros(p1 * K)
+                shift[self.d :: p1] = 1.0
+                H += (np.trace(H) / H.shape[0]) * np.outer(shift, shift) / K
+        else:
+            h = self.w[:, None] * self.loss.hessian_diag(z, self.Y)
+            for k in range(K):
+                H[k * p1 : (k + 1) * p1, k * p1 : (k + 1) * p1] = A.T @ (A * h[:, k : k + 1])
         H[np.diag_indices_from(H)] += self.mu * self.mask
         return H
 
@@ -253,6 +271,10 @@ def _solve_fast(F: _Objective, C, h, radius, theta, active, mu0, tol, max_iter):
     def norm_w(th):
         return float(np.linalg.norm(F.mask * th))
 
+    if F.loss.name == "multinomial" and not mu0:
+        # no unpenalised trial: its optimum is not unique (see _FAST_LOSSES)
+        _, grad, _, _ = F.value_grad(theta)
+        mu0 = max(float(np.linalg.norm(F.mask * grad)) / radius, 1e-12)
     if radius is None or not mu0:
         F.mu = 0.0
         result = _active_set(F, theta, C, h, active, tol, max_iter)
@@ -463,10 +485,11 @@ class FairHead:
     @property
     def has_fast_solver(self) -> bool:
         """Whether the loss, fairness constraint and set have a fast exact solver."""
+        ball = type(self.constraint) is L2Ball
         return (
             self.loss.name in _FAST_LOSSES
             and self.fairness.linear
-            and (self.constraint is None or type(self.constraint) is L2Ball)
+            and (ball or (self.constraint is None and self.loss.name != "multinomial"))
         )
 
     def _validate(self, features, y, sample_weight):

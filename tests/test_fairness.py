@@ -98,6 +98,32 @@ def test_fast_solver_equals_cvxpy(loss, fairness, bound, radius, solver):
         assert np.linalg.norm(a.coef) <= radius * (1 + 1e-9)
 
 
+@pytest.mark.parametrize("fairness", [DemographicParity(0.05), EqualOpportunity(0.1),
+                                      DemographicParity(50.0)])
+def test_multinomial_fast_solver_equals_cvxpy(fairness, solver):
+    X, y, groups = _data(task="multiclass")
+    fast = FairHead("multinomial", fairness, L2Ball(0.5), sensitive_features=groups,
+                    solver="fast").solve(X, y)
+    exact = FairHead("multinomial", fairness, L2Ball(0.5), sensitive_features=groups,
+                     solver=solver).solve(X, y)
+    assert fast.method == "active-set-newton-l2"
+    # only intercept differences are defined
+    fast.intercept -= fast.intercept.mean()
+    exact.intercept -= exact.intercept.mean()
+    _assert_same(fast, exact, _TOL[solver])
+    z = X @ fast.coef + fast.intercept
+    for value in _values(fairness, "multinomial", z, groups, y).values():
+        assert np.max(value) <= 1e-7
+
+
+def test_multinomial_without_a_binding_ball_goes_to_cvxpy():
+    X, y, groups = _data(task="multiclass")
+    assert not FairHead("multinomial", DemographicParity(0.1)).has_fast_solver
+    sol = FairHead("multinomial", DemographicParity(0.1), L2Ball(100.0),
+                   sensitive_features=groups).solve(X, y)
+    assert sol.method == "cvxpy"
+
+
 def test_weighted_fast_solver_equals_cvxpy():
     X, y, groups = _data(seed=3)
     w = np.random.default_rng(1).uniform(0.2, 3.0, size=len(y))

@@ -104,9 +104,10 @@ _PARAMETERS_DOC = """
     fit_intercept : bool, default=True
         Whether to fit an (unconstrained) intercept.
     solver : str, default="auto"
-        ``"auto"`` uses the fast exact solver (active-set Newton; smooth binary
-        or squared losses, parity constraints, no bound or an "l2" bound) and
-        CVXPY otherwise; ``"fast"`` requires it; ``"cvxpy"`` always solves the
+        ``"auto"`` uses the fast exact solver (active-set Newton; parity
+        constraints with the logistic, squared-hinge or squared loss and no
+        bound or an "l2" bound, or the multinomial loss with an "l2" bound that
+        binds) and CVXPY otherwise; ``"fast"`` requires it; ``"cvxpy"`` always solves the
         CVXPY problem; a CVXPY solver name solves it with that solver only.
 """
 
