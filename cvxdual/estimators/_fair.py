@@ -23,17 +23,22 @@ from numbers import Real
 from typing import ClassVar
 
 import numpy as np
-from scipy.special import expit, softmax
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, _fit_context
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+from sklearn.utils.validation import _check_sample_weight, validate_data
 
 from .._fair_head import FairHead
 from ..fairness import FairnessConstraint, encode_groups
-from ._linear import _BALLS, _CLASSIFIER_LOSSES, _SOLVERS
+from ._linear import (
+    _BALLS,
+    _CLASSIFIER_LOSSES,
+    _SOLVERS,
+    NormBoundedLinearClassifier,
+    NormBoundedLinearRegressor,
+    _NormBoundedLinearModel,
+)
 
 __all__ = ["FairLinearClassifier", "FairLinearRegressor"]
 
@@ -84,10 +89,7 @@ class _FairLinearModel(BaseEstimator):
         self.n_iter_ = int(solution.n_iter)
         return solution
 
-    def _scores(self, X) -> np.ndarray:
-        check_is_fitted(self)
-        X = validate_data(self, X, reset=False)
-        return X @ np.atleast_2d(self.coef_).T + self.intercept_
+    _scores = _NormBoundedLinearModel._scores
 
 
 _PARAMETERS_DOC = """
@@ -259,61 +261,12 @@ class FairLinearClassifier(ClassifierMixin, _FairLinearModel):
         self.coef_ = solution.coef.T.copy()
         return self
 
-    def decision_function(self, X):
-        """Return the scores ``X @ coef_.T + intercept_``.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Samples.
-
-        Returns
-        -------
-        scores : ndarray of shape (n_samples,) or (n_samples, n_classes)
-            With two classes, the score of ``classes_[1]``.
-        """
-        scores = self._scores(X)
-        return scores[:, 0] if scores.shape[1] == 1 else scores
-
-    def predict(self, X):
-        """Return the class with the largest score.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Samples.
-
-        Returns
-        -------
-        y_pred : ndarray of shape (n_samples,)
-            Predicted class labels.
-        """
-        scores = self.decision_function(X)
-        index = (scores > 0).astype(int) if scores.ndim == 1 else scores.argmax(axis=1)
-        return self.classes_[index]
-
-    def _has_log_loss(self):
-        return self.loss == "log_loss"
-
-    @available_if(_has_log_loss)
-    def predict_proba(self, X):
-        """Return class probabilities (``loss="log_loss"`` only).
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Samples.
-
-        Returns
-        -------
-        proba : ndarray of shape (n_samples, n_classes)
-            The logistic function of the score (two classes) or the softmax.
-        """
-        scores = self.decision_function(X)
-        if scores.ndim == 1:
-            p = expit(scores)
-            return np.column_stack([1.0 - p, p])
-        return softmax(scores, axis=1)
+    # Scoring is that of the norm-bounded classifier (same fitted attributes).
+    decision_function = NormBoundedLinearClassifier.decision_function
+    predict = NormBoundedLinearClassifier.predict
+    _has_log_loss = NormBoundedLinearClassifier._has_log_loss
+    predict_proba = NormBoundedLinearClassifier.__dict__["predict_proba"]
+    predict_log_proba = NormBoundedLinearClassifier.__dict__["predict_log_proba"]
 
 
 class FairLinearRegressor(RegressorMixin, _FairLinearModel):
@@ -408,18 +361,4 @@ class FairLinearRegressor(RegressorMixin, _FairLinearModel):
             self.sample_duals_ = solution.sample_duals.copy()
         return self
 
-    def predict(self, X):
-        """Return ``X @ coef_.T + intercept_``.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Samples.
-
-        Returns
-        -------
-        y_pred : ndarray of shape (n_samples,) or (n_samples, n_targets)
-            Predictions.
-        """
-        scores = self._scores(X)
-        return scores[:, 0] if np.ndim(self.coef_) == 1 else scores
+    predict = NormBoundedLinearRegressor.predict
