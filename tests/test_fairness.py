@@ -327,6 +327,25 @@ def test_zero_bound_is_always_feasible():
         assert abs(z[groups == g].mean() - z.mean()) <= 1e-7
 
 
+def test_zero_bound_fast_solver_equals_cvxpy():
+    # δ = 0 makes "upper" and "lower" the same hyperplane: only their difference is
+    # determined (the weights, objective and ν are unique).
+    X, y, groups = _data()
+    a = FairHead("logistic", DemographicParity(0.0), sensitive_features=groups).solve(X, y)
+    b = FairHead("logistic", DemographicParity(0.0), sensitive_features=groups,
+                 solver="CLARABEL").solve(X, y)
+    assert a.method == "active-set-newton"
+    np.testing.assert_allclose(a.coef, b.coef, atol=2e-5)
+    assert a.objective == pytest.approx(b.objective, abs=1e-9)
+    scale = np.abs(b.sample_duals).max()
+    np.testing.assert_allclose(a.sample_duals, b.sample_duals, atol=2e-5 * scale)
+    # The weighted group gaps sum to zero (Σ_g W_g A_g = 0), so the net multipliers
+    # are determined up to a multiple of the group weights W_g.
+    diff = (a.duals["upper"] - a.duals["lower"] - b.duals["upper"] + b.duals["lower"])[:, 0]
+    share = np.array([np.mean(groups == g) for g in ("a", "b", "c")])
+    np.testing.assert_allclose(diff, diff.sum() * share, atol=1e-4)
+
+
 # ---------------------------------------------------------------------------
 # Estimators: API, inputs, scikit-learn integration.
 
