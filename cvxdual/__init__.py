@@ -6,12 +6,14 @@ paths return the same weights and the same Lagrange multipliers.
 
 from __future__ import annotations
 
-from . import sets
+from . import fairness, sets
 from .estimators import (
     ConstrainedMLPClassifier,
     ConstrainedMLPRegressor,
     ConvexReLUClassifier,
     ConvexReLURegressor,
+    FairLinearClassifier,
+    FairLinearRegressor,
     NormBoundedLinearClassifier,
     NormBoundedLinearRegressor,
 )
@@ -43,6 +45,8 @@ __all__ = [
     "ConvexReLURegressor",
     "CvxpySet",
     "DivergenceError",
+    "FairLinearClassifier",
+    "FairLinearRegressor",
     "HeadSolution",
     "InfeasibleSetError",
     "Intersection",
@@ -61,6 +65,7 @@ __all__ = [
     "SolverError",
     "SpectralBall",
     "__version__",
+    "fairness",
     "project",
     "sets",
 ]

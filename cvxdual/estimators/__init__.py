@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ._convex_relu import ConvexReLUClassifier, ConvexReLURegressor
+from ._fair import FairLinearClassifier, FairLinearRegressor
 from ._linear import NormBoundedLinearClassifier, NormBoundedLinearRegressor
 from ._mlp import ConstrainedMLPClassifier, ConstrainedMLPRegressor
 
@@ -11,6 +12,8 @@ __all__ = [
     "ConstrainedMLPRegressor",
     "ConvexReLUClassifier",
     "ConvexReLURegressor",
+    "FairLinearClassifier",
+    "FairLinearRegressor",
     "NormBoundedLinearClassifier",
     "NormBoundedLinearRegressor",
 ]

@@ -22,6 +22,8 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
+from .._fair_head import FairHead
+from ..fairness import FairnessConstraint, encode_groups
 from ..heads import NormBoundedHead
 from ..network import ACTIVATIONS, SGD, Adam, forward, init_params
 from ..sets import ConvexSet
@@ -32,6 +34,27 @@ __all__ = ["ConstrainedMLPClassifier", "ConstrainedMLPRegressor"]
 
 # Rows taken by sklearn's MLP per minibatch when batch_size="auto".
 _AUTO_BATCH_SIZE = 200
+
+
+def _check_sensitive_features(estimator, X, groups):
+    """The group labels of the rows of ``X`` (None without ``head_fairness``)."""
+    if estimator.head_fairness is None:
+        if groups is not None:
+            raise ValueError(
+                "sensitive_features is only used with head_fairness; got head_fairness=None."
+            )
+        return None
+    if groups is None:
+        raise ValueError(
+            f"{type(estimator).__name__} with head_fairness requires sensitive_features "
+            "in fit, got None."
+        )
+    codes, labels = encode_groups(groups)
+    if codes.shape[0] != X.shape[0]:
+        raise ValueError(
+            f"sensitive_features has {codes.shape[0]} entries but X has {X.shape[0]} samples"
+        )
+    return labels[codes]
 
 
 class _BaseConstrainedMLP(BaseEstimator):
@@ -61,6 +84,7 @@ class _BaseConstrainedMLP(BaseEstimator):
         "head_radius": [None, Interval(Real, 0, None, closed="neither")],
         "head_solver": [SolverOptions()],
         "head_solve_every": [None, Interval(Integral, 1, None, closed="left")],
+        "head_fairness": [None, FairnessConstraint],
     }
 
     # -- helpers ---------------------------------------------------------
@@ -84,8 +108,12 @@ class _BaseConstrainedMLP(BaseEstimator):
         sets = check_layer_constraints(self.layer_constraints, layer_shapes)
         return [copy.deepcopy(S) for S in sets]
 
-    def _make_head(self, loss: str) -> NormBoundedHead:
+    def _make_head(self, loss: str, sensitive_features=None) -> NormBoundedHead | FairHead:
         constraint = make_ball(self.head_norm, self.head_radius)
+        if self.head_fairness is not None:
+            # the groups of the training rows are bound to the head: train() needs no change
+            return FairHead(loss, self.head_fairness, constraint, fit_intercept=True,
+                            solver=self.head_solver, sensitive_features=sensitive_features)
         return NormBoundedHead(loss, constraint, fit_intercept=True, solver=self.head_solver)
 
     def _make_optimizer(self):
@@ -102,21 +130,21 @@ class _BaseConstrainedMLP(BaseEstimator):
         features = forward(X, coefs, intercepts, self.activation)[-1]
         return features @ head_coef + head_intercept
 
-    def _fit_network(self, X, y_head, head_loss, val_metric, stratify=None):
+    def _fit_network(self, X, y_head, head_loss, val_metric, stratify=None, groups=None):
         """Run :func:`cvxdual.training.train` and set the fitted attributes."""
+        groups = _check_sensitive_features(self, X, groups)
         hidden = self._hidden_sizes()
         rng = check_random_state(self.random_state)
         sizes = [X.shape[1], *hidden]
         coefs, intercepts = init_params(sizes, self.activation, rng)
         sets = self._layer_sets([W.shape for W in coefs])
-        head = self._make_head(head_loss)
-
         validation_score = None
-        X_train, y_train = X, y_head
+        X_train, y_train, groups_train = X, y_head, groups
         if self.early_stopping:
-            X_train, X_val, y_train, y_val = train_test_split(
+            X_train, X_val, y_train, y_val, *groups_split = train_test_split(
                 X,
                 y_head,
+                *([] if groups is None else [groups]),
                 random_state=rng,
                 test_size=self.validation_fraction,
                 stratify=stratify,
@@ -126,11 +154,13 @@ class _BaseConstrainedMLP(BaseEstimator):
                     "The validation set is too small: increase validation_fraction "
                     f"(got {self.validation_fraction}) or the number of samples."
                 )
+            groups_train = groups_split[0] if groups_split else None
 
             def validation_score(coefs, intercepts, solution):
                 z = self._scores(X_val, coefs, intercepts, solution.coef, solution.intercept)
                 return val_metric(y_val, z)
 
+        head = self._make_head(head_loss, groups_train)
         n_train = X_train.shape[0]
         batch_size = (
             min(_AUTO_BATCH_SIZE, n_train) if self.batch_size == "auto" else self.batch_size
@@ -233,7 +263,15 @@ _SHARED_PARAMS_DOC = """
         naming the epoch.
     head_solve_every : int or None, default=None
         Besides the end of every epoch, also re-solve the head on all training
-        rows every this many optimizer steps."""
+        rows every this many optimizer steps.
+    head_fairness : DemographicParity, EqualOpportunity, BoundedGroupLoss or None, \
+default=None
+        A group-fairness constraint on the head's scores (see
+        :mod:`cvxdual.fairness`), met exactly by every head solve on the
+        training rows; ``fit`` then needs ``sensitive_features``. Its duals
+        (``"upper"``, ``"lower"`` or ``"group_loss"``) join the head's in
+        ``duals_`` and ``dual_history_``, and they reach the hidden layers
+        through the head's sample duals."""
 
 _SHARED_ATTRIBUTES_DOC = """
     coefs_ : list of ndarray
@@ -357,6 +395,7 @@ class ConstrainedMLPClassifier(ScoresClassifierMixin, _BaseConstrainedMLP):
         head_loss="log_loss",
         head_solver="auto",
         head_solve_every=None,
+        head_fairness=None,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -382,9 +421,10 @@ class ConstrainedMLPClassifier(ScoresClassifierMixin, _BaseConstrainedMLP):
         self.head_loss = head_loss
         self.head_solver = head_solver
         self.head_solve_every = head_solve_every
+        self.head_fairness = head_fairness
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y):
+    def fit(self, X, y, *, sensitive_features=None):
         """Fit the network to ``(X, y)``.
 
         Parameters
@@ -393,6 +433,8 @@ class ConstrainedMLPClassifier(ScoresClassifierMixin, _BaseConstrainedMLP):
             Training inputs.
         y : array-like of shape (n_samples,)
             Class labels.
+        sensitive_features : array-like of shape (n_samples,) or (n_samples, m), default=None
+            The group of every sample; required with ``head_fairness``.
 
         Returns
         -------
@@ -425,7 +467,7 @@ class ConstrainedMLPClassifier(ScoresClassifierMixin, _BaseConstrainedMLP):
 
         # Stratify on the user's labels (the split is the same as on their codes,
         # and an error about a too small class then names the user's label).
-        self._fit_network(X, y_head, loss, accuracy, stratify=y)
+        self._fit_network(X, y_head, loss, accuracy, stratify=y, groups=sensitive_features)
         return self
 
     def _labels_from_scores(self, z):
@@ -513,6 +555,7 @@ class ConstrainedMLPRegressor(RegressorMixin, _BaseConstrainedMLP):
         head_radius=None,
         head_solver="auto",
         head_solve_every=None,
+        head_fairness=None,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -537,9 +580,10 @@ class ConstrainedMLPRegressor(RegressorMixin, _BaseConstrainedMLP):
         self.head_radius = head_radius
         self.head_solver = head_solver
         self.head_solve_every = head_solve_every
+        self.head_fairness = head_fairness
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y):
+    def fit(self, X, y, *, sensitive_features=None):
         """Fit the network to ``(X, y)``.
 
         Parameters
@@ -548,6 +592,8 @@ class ConstrainedMLPRegressor(RegressorMixin, _BaseConstrainedMLP):
             Training inputs.
         y : array-like of shape (n_samples,) or (n_samples, n_targets)
             Targets.
+        sensitive_features : array-like of shape (n_samples,) or (n_samples, m), default=None
+            The group of every sample; required with ``head_fairness``.
 
         Returns
         -------
@@ -561,7 +607,7 @@ class ConstrainedMLPRegressor(RegressorMixin, _BaseConstrainedMLP):
         def r2(y_val, z):
             return r2_score(y_val, z[:, 0] if y_val.ndim == 1 else z)
 
-        self._fit_network(X, y, "squared", r2)
+        self._fit_network(X, y, "squared", r2, groups=sensitive_features)
         return self
 
     def predict(self, X):

@@ -1,0 +1,634 @@
+r"""A head with group-fairness constraints on its scores: the CVXPY definition and a fast solver.
+
+:class:`FairHead` solves the head problem of :mod:`cvxdual.heads` with the
+constraints of a :class:`~cvxdual.fairness.FairnessConstraint` on the score
+variable ``z``:
+
+.. math::
+
+    \min_{W, b, z} \sum_i w_i \ell(z_i, y_i) \quad\text{s.t.}\quad
+    \Phi W + \mathbf 1 b^\top - z = 0 \;(\nu),\quad W \in C,\quad
+    \text{fairness}(z) \le 0 .
+
+The CVXPY problem is the definition; it is compiled once per shape with the
+features, targets, weights, group matrices and the bound as parameters (DPP).
+
+Fast exact solver (smooth losses: ``squared``, ``logistic``, ``squared_hinge``
+with no set or an :class:`~cvxdual.sets.L2Ball`, ``multinomial`` with an
+L2Ball that binds; parity constraints).
+The parity constraints are linear in ``θ = [W; b]``: ``C θ <= δ`` with rows
+``(A_k [Φ, 1])_g`` (and their negatives). A primal active-set method solves the
+problem for a penalty ``μ/2 ‖W‖²``: each working set is an equality-constrained
+problem solved by Newton's method on its KKT system (``[[H, C_Aᵀ], [C_A, 0]]``),
+whose multipliers decide which constraint leaves the set (a negative one) or
+enters it (the most violated inactive one). With an L2 ball, the penalty is
+root-found (safeguarded Newton on ``1/‖W(μ)‖ − 1/r``, its derivative from the
+same KKT matrix) so that ``‖W‖ = r``; then ``λ_norm = μ r``. The answer is
+returned only when the KKT conditions (stationarity to 1e-7 relative, primal
+feasibility, non-negative multipliers, complementarity) hold; otherwise the
+CVXPY problem is solved.
+"""
+
+from __future__ import annotations
+
+import logging
+import numbers
+import warnings
+
+import cvxpy as cp
+import numpy as np
+import scipy.linalg
+import scipy.optimize
+
+from . import _solvers
+from ._validation import check_finite_array
+from .exceptions import InfeasibleSetError, SolverError
+from .fairness import FairnessConstraint, encode_groups
+from .heads import HeadSolution
+from .losses import Loss, get_loss
+from .sets import ConvexSet, L2Ball
+
+__all__ = ["FairHead"]
+
+logger = logging.getLogger(__name__)
+
+# Losses with a fast solver. The multinomial loss is invariant to a common shift
+# of the classes' weights, which the group constraints are not, so its optimum
+# is unique only when an L2 ball binds: it has a fast solver with an L2Ball only.
+_FAST_LOSSES = ("squared", "logistic", "squared_hinge", "multinomial")
+_ARMIJO = 1e-4  # sufficient-decrease fraction of the Newton line search
+_MAX_HALVINGS = 50  # backtracking steps before a line search gives up
+_MAX_SET_CHANGES = 200  # working-set changes of the active-set method
+_MAX_MU_STEPS = 100  # outer steps of the root find in the penalty μ
+_KKT_RTOL = 1e-7  # relative stationarity residual a fast solution must reach
+_FEAS_ATOL = 1e-10  # violation (in score units, times 1 + δ) that puts a constraint in the set
+_DPP_MAX_ENTRIES = 20_000  # largest n_samples * n_features with Φ a parameter (as heads)
+_SOLVER_WORDS = ("auto", "fast", "cvxpy")
+
+
+# ---------------------------------------------------------------------------
+# The CVXPY definition.
+
+
+class _CompiledFairHead:
+    """The DPP CVXPY problem for one shape ``(n, d, K, G)``; ``data`` builds it with constants."""
+
+    def __init__(self, loss, fairness, constraint, fit_intercept, n, d, K, G, data=None):
+        self.loss, self.fairness = loss, fairness
+        self.W = cp.Variable((d, K), name="W")
+        self.z = cp.Variable((n, K), name="z")
+        self.params = {
+            "loss": loss.cvxpy_parameters(n, K),
+            "fair": fairness.parameters(n, K, G, loss),
+        }
+        if data is None:
+            self.Phi = cp.Parameter((n, d), name="Phi")
+        else:
+            self.Phi = cp.Constant(data)
+        scores = self.Phi @ self.W
+        self.b = cp.Variable(K, name="b") if fit_intercept else None
+        if self.b is not None:
+            scores = scores + np.ones((n, 1)) @ cp.reshape(self.b, (1, K), order="C")
+        self.scores = scores - self.z == 0
+        self.set_constraints = {} if constraint is None else constraint.constraints(self.W)
+        self.fair_constraints = fairness.constraints(self.z, self.params["fair"], loss)
+        self.problem = cp.Problem(
+            cp.Minimize(loss.cvxpy_objective(self.z, self.params["loss"])),
+            [self.scores, *self.set_constraints.values(), *self.fair_constraints.values()],
+        )
+        if not self.problem.is_dcp(dpp=True):
+            raise ValueError(
+                f"The fair head problem with loss {loss.name!r}, {fairness!r} and "
+                f"{constraint!r} is not DCP (and DPP)."
+            )
+
+    def solve(self, Phi, values, solver, what) -> HeadSolution:
+        """Solve for features ``Phi`` and parameter ``values`` ({"loss": ..., "fair": ...})."""
+        if isinstance(self.Phi, cp.Parameter):
+            self.Phi.value = Phi
+        for block, params in self.params.items():
+            for key, p in params.items():
+                p.value = values[block][key]
+        used = _solvers.solve(self.problem, solver, what=what)
+        K = self.W.shape[1]
+        intercept = np.zeros(K) if self.b is None else np.asarray(self.b.value, dtype=float)
+        duals = {key: _solvers.dual_value(c) for key, c in self.set_constraints.items()}
+        duals.update({key: _solvers.dual_value(c) for key, c in self.fair_constraints.items()})
+        stats = self.problem.solver_stats
+        n_iter = getattr(stats, "num_iters", None) if stats is not None else None
+        return HeadSolution(
+            coef=np.array(self.W.value, dtype=float),
+            intercept=intercept.reshape(K).copy(),
+            objective=float(self.problem.value),
+            duals=duals,
+            sample_duals=np.array(self.scores.dual_value, dtype=float).reshape(-1, K),
+            status="optimal",
+            method="cvxpy",
+            n_iter=int(n_iter) if n_iter is not None else 1,
+            solver=used,
+        )
+
+
+# ---------------------------------------------------------------------------
+# The fast solver: active-set Newton on the linear parity constraints.
+
+
+class _Objective:
+    """``F(θ) = Σ_i w_i ℓ(a_i Θ, y_i) + μ/2 ‖W‖²`` with ``Θ = [W; b]`` flattened by column."""
+
+    def __init__(self, loss: Loss, Phi, Y, weights, fit_intercept):
+        self.loss, self.Y, self.w = loss, Y, weights
+        n, self.d = Phi.shape
+        self.K = Y.shape[1]
+        self.A = np.hstack([Phi, np.ones((n, 1))]) if fit_intercept else Phi
+        self.p1 = self.A.shape[1]
+        mask = np.zeros((self.p1, self.K))
+        mask[: self.d] = 1.0
+        self.mask = mask.ravel(order="F")
+        self.mu = 0.0
+
+    def scores(self, theta):
+        return self.A @ theta.reshape(self.p1, self.K, order="F")
+
+    def value(self, theta) -> float:
+        data = float(self.w @ self.loss.per_sample(self.scores(theta), self.Y))
+        return data + 0.5 * self.mu * float(np.sum((self.mask * theta) ** 2))
+
+    def value_grad(self, theta):
+        """Return ``F``, ``∇F``, the sample gradients ``w ∂ℓ/∂z`` and the scores."""
+        z = self.scores(theta)
+        values, G = self.loss.per_sample_and_gradient(z, self.Y)
+        G = G * self.w[:, None]
+        pt = self.mask * theta
+        value = float(self.w @ values) + 0.5 * self.mu * float(pt @ pt)
+        grad = (self.A.T @ G).ravel(order="F") + self.mu * pt
+        return value, grad, G, z
+
+    def hessian(self, z):
+        p1, K, A = self.p1, self.K, self.A
+        H = np.zeros((p1 * K, p1 * K))
+        if self.loss.name == "multinomial":
+            P = np.exp(z - z.max(axis=1, keepdims=True))
+            P /= P.sum(axis=1, keepdims=True)
+            WP = self.w[:, None] * P
+            for k in range(K):
+                for l in range(k, K):
+                    c = WP[:, k] * ((k == l) - P[:, l])
+                    block = A.T @ (A * c[:, None])
+                    H[k * p1 : (k + 1) * p1, l * p1 : (l + 1) * p1] = block
+                    H[l * p1 : (l + 1) * p1, k * p1 : (k + 1) * p1] = block.T
+            if p1 > self.d:
+                # A common shift of the intercepts changes nothing (gradient and
+                # constraints are orthogonal to it): fix it at the mean curvature.
+                shift = np.zeros(p1 * K)
+                shift[self.d :: p1] = 1.0
+                H += (np.trace(H) / H.shape[0]) * np.outer(shift, shift) / K
+        else:
+            h = self.w[:, None] * self.loss.hessian_diag(z, self.Y)
+            for k in range(K):
+                H[k * p1 : (k + 1) * p1, k * p1 : (k + 1) * p1] = A.T @ (A * h[:, k : k + 1])
+        H[np.diag_indices_from(H)] += self.mu * self.mask
+        return H
+
+
+def _kkt_solve(H, C, rhs_top, rhs_bottom):
+    """Solve ``[[H, Cᵀ], [C, 0]] [x; λ] = [rhs_top; rhs_bottom]`` (least squares if singular)."""
+    m, p = C.shape[0], H.shape[0]
+    M = np.zeros((p + m, p + m))
+    M[:p, :p], M[:p, p:], M[p:, :p] = H, C.T, C
+    rhs = np.concatenate([rhs_top, rhs_bottom])
+    with warnings.catch_warnings():
+        # an ill-conditioned system (dependent working constraints) goes to lstsq
+        warnings.simplefilter("error", scipy.linalg.LinAlgWarning)
+        try:
+            sol = scipy.linalg.solve(M, rhs, assume_a="sym", check_finite=False)
+            if not np.all(np.isfinite(sol)):
+                raise np.linalg.LinAlgError
+        except (np.linalg.LinAlgError, ValueError, scipy.linalg.LinAlgWarning):
+            sol = np.linalg.lstsq(M, rhs, rcond=None)[0]
+    return sol[:p], sol[p:]
+
+
+def _equality_newton(F: _Objective, theta, C, h, tol, max_iter):
+    """Minimise ``F`` s.t. ``C θ = h`` by feasible Newton steps; return ``(θ, λ, ok, n_iter)``."""
+    if C.shape[0]:
+        theta = theta + np.linalg.lstsq(C, h - C @ theta, rcond=None)[0]
+    val, grad, _, z = F.value_grad(theta)
+    lam = np.zeros(C.shape[0])
+    for it in range(1, max_iter + 1):
+        H = F.hessian(z)
+        step, lam = _kkt_solve(H, C, -grad, h - C @ theta)
+        decrement = float(step @ H @ step)
+        if not np.isfinite(decrement):
+            return theta, lam, False, it
+        if decrement <= tol**2 * max(abs(val), 1e-3) or decrement <= 1e-30:
+            return theta + step, lam, True, it
+        t = 1.0
+        full = decrement <= 1e-10 * max(abs(val), 1.0)
+        for _ in range(_MAX_HALVINGS):
+            candidate = theta + t * step
+            if full or F.value(candidate) <= val - _ARMIJO * t * decrement:
+                break
+            t *= 0.5
+        else:
+            return theta, lam, False, it
+        theta = candidate
+        val, grad, _, z = F.value_grad(theta)
+    return theta, lam, False, max_iter
+
+
+def _active_set(F: _Objective, theta, C, h, active, tol, max_iter):
+    """Minimise ``F`` s.t. ``C θ <= h`` from the working set ``active``.
+
+    Returns ``(θ, λ, active, n_iter)`` or None.
+    """
+    active = active.copy()
+    n_iter = 0
+    feas_tol = _FEAS_ATOL * (1.0 + np.abs(h))
+    for _ in range(_MAX_SET_CHANGES):
+        theta, lam_a, ok, it = _equality_newton(F, theta, C[active], h[active], tol, max_iter)
+        n_iter += it
+        if not ok:
+            return None
+        lam = np.zeros(C.shape[0])
+        lam[active] = lam_a
+        scale = max(float(np.max(np.abs(lam), initial=0.0)), 1e-300)
+        if active.any() and lam.min() < -1e-10 * scale:
+            active[int(np.argmin(lam))] = False
+            continue
+        slack = np.where(active, -np.inf, C @ theta - h - feas_tol)
+        if slack.size and slack.max() > 0:
+            active[int(np.argmax(slack))] = True
+            continue
+        return theta, np.maximum(lam, 0.0), active, n_iter
+    return None
+
+
+def _solve_fast(F: _Objective, C, h, radius, theta, active, mu0, tol, max_iter):
+    """Solve the parity problem (optional L2 ball); return ``(θ, λ, μ, n_iter)`` or None."""
+    n_iter = 0
+
+    def norm_w(th):
+        return float(np.linalg.norm(F.mask * th))
+
+    if F.loss.name == "multinomial" and not mu0:
+        # no unpenalised trial: its optimum is not unique (see _FAST_LOSSES)
+        _, grad, _, _ = F.value_grad(theta)
+        mu0 = max(float(np.linalg.norm(F.mask * grad)) / radius, 1e-12)
+    if radius is None or not mu0:
+        F.mu = 0.0
+        result = _active_set(F, theta, C, h, active, tol, max_iter)
+        if result is not None:
+            theta, lam, active, it = result
+            n_iter += it
+            if radius is None or norm_w(theta) <= radius * (1.0 + tol):
+                return theta, lam, 0.0, n_iter
+        elif radius is None:
+            return None
+        _, grad, _, _ = F.value_grad(theta)
+        mu0 = max(float(np.linalg.norm(F.mask * grad)) / radius, 1e-12)
+    lo, hi, mu = 0.0, np.inf, mu0
+    for _ in range(_MAX_MU_STEPS):
+        F.mu = mu
+        result = _active_set(F, theta, C, h, active, tol, max_iter)
+        if result is None:
+            return None
+        theta, lam, active, it = result
+        n_iter += it
+        nw = norm_w(theta)
+        if abs(nw - radius) <= tol * radius:
+            return theta, lam, mu, n_iter
+        if nw == 0.0:
+            return None
+        if nw > radius:
+            lo = mu
+        else:
+            hi = mu
+        # dθ/dμ = −u with [[H + μP, C_Aᵀ], [C_A, 0]] [u; ·] = [Pθ; 0]
+        _, _, _, z = F.value_grad(theta)
+        pt = F.mask * theta
+        u, _ = _kkt_solve(F.hessian(z), C[active], pt, np.zeros(int(active.sum())))
+        dphi = float(pt @ u) / nw**3
+        proposal = mu - (1.0 / nw - 1.0 / radius) / dphi if dphi > 0 else np.nan
+        if np.isfinite(proposal) and lo < proposal < hi:
+            mu = proposal
+        elif np.isfinite(hi):
+            mu = np.sqrt(lo * hi) if lo > 0 else 0.1 * hi
+        else:
+            mu = 10.0 * mu
+        if np.isfinite(hi) and hi - lo <= 1e-15 * hi:
+            return None
+    return None
+
+
+def _central_duals(C, h, theta, lam):
+    """The analytic centre of the optimal multipliers when they are not unique.
+
+    With linearly dependent binding constraints (two groups of equal weight:
+    one group's "upper" row is the other's "lower" row) the multipliers form a
+    polytope ``{λ >= 0 : C_Sᵀ λ = C_Sᵀ λ*}``; interior-point solvers (the CVXPY
+    definition) return its analytic centre, ``argmax Σ log λ_i``, and so does
+    this (Newton's method on the barrier over the null space of ``C_Sᵀ``).
+    ``λ`` is returned unchanged when it is unique or the polytope has no interior.
+    """
+    S = np.flatnonzero(np.abs(C @ theta - h) <= 1e-9 * (1.0 + np.abs(h)))
+    if S.size < 2 or not np.all(h[S] > 0):
+        return lam
+    N = scipy.linalg.null_space(C[S].T, rcond=1e-9)
+    q = N.shape[1]
+    if q == 0:
+        return lam
+    base = lam[S]
+    scale = max(float(base.max()), 1e-300)
+    # A strictly interior start: maximise t s.t. base + N η >= t (bounded: δ > 0).
+    lp = scipy.optimize.linprog(
+        np.r_[np.zeros(q), -1.0],
+        A_ub=np.hstack([-N, np.ones((S.size, 1))]),
+        b_ub=base,
+        bounds=[(None, None)] * q + [(None, scale)],
+    )
+    if lp.status != 0 or lp.x[-1] <= 1e-9 * scale:
+        return lam
+    eta = lp.x[:q]
+    for _ in range(100):
+        current = base + N @ eta
+        grad = -N.T @ (1.0 / current)
+        hess = (N / current[:, None] ** 2).T @ N
+        step = -np.linalg.solve(hess, grad)
+        decrement = float(-grad @ step)
+        if decrement <= 1e-24:
+            break
+        t = 1.0
+        while np.any(base + N @ (eta + t * step) <= 0):
+            t *= 0.5
+        value = -np.sum(np.log(current))
+        while -np.sum(np.log(base + N @ (eta + t * step))) > value - 0.25 * t * decrement:
+            t *= 0.5
+            if t < 1e-12:
+                break
+        eta = eta + t * step
+    out = lam.copy()
+    out[S] = np.maximum(base + N @ eta, 0.0)
+    return out
+
+
+def _check_kkt(F: _Objective, theta, lam, C, h) -> bool:
+    """Stationarity (relative), feasibility, dual signs and complementarity."""
+    _, grad, G, _ = F.value_grad(theta)
+    # Relative to the size of the terms summed in ∇f (which vanishes when no bound binds).
+    scale = max(float(np.max(np.abs(F.A).T @ np.abs(G))), 1e-12)
+    stationary = np.max(np.abs(grad + C.T @ lam)) <= _KKT_RTOL * scale
+    slack = C @ theta - h
+    feasible = np.all(slack <= 1e-9 * (1.0 + np.abs(h)))
+    complementary = np.all(lam * np.abs(slack) <= 1e-9 * (1.0 + np.abs(lam)))
+    return bool(stationary and feasible and complementary and np.all(lam >= 0))
+
+
+# ---------------------------------------------------------------------------
+# The head.
+
+
+class FairHead:
+    """Exact solver of the head problem with a fairness constraint on its scores.
+
+    Same interface as :class:`cvxdual.heads.NormBoundedHead`
+    (``solve(features, y, sample_weight=None, warm_start=None)``), with the
+    groups bound to the head, so the training loop of :mod:`cvxdual.training`
+    uses it unchanged.
+
+    Parameters
+    ----------
+    loss : str or Loss
+        The head's loss (see :mod:`cvxdual.losses`).
+    fairness : FairnessConstraint
+        A constraint of :mod:`cvxdual.fairness`.
+    constraint : ConvexSet or None, default=None
+        A set for the coefficients ``W``.
+    sensitive_features : array-like of shape (n_samples,) or (n_samples, m)
+        The group of every row the head will be solved on.
+    fit_intercept : bool, default=True
+        Whether to fit an (unconstrained) intercept.
+    solver : str, default="auto"
+        ``"auto"`` (the fast solver when there is one, else CVXPY), ``"fast"``,
+        ``"cvxpy"``, or a CVXPY solver name.
+    tol : float, default=1e-9
+        Relative tolerance of the fast solver.
+    max_iter : int, default=200
+        Newton iterations per working set of the fast solver.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from cvxdual._fair_head import FairHead
+    >>> from cvxdual.fairness import DemographicParity
+    >>> rng = np.random.default_rng(0)
+    >>> Phi = rng.normal(size=(50, 2))
+    >>> groups = (Phi[:, 0] > 0).astype(int)
+    >>> y = np.where(Phi.sum(axis=1) + rng.normal(size=50) > 0, 1.0, -1.0)
+    >>> head = FairHead("logistic", DemographicParity(0.2), sensitive_features=groups)
+    >>> fast = head.solve(Phi, y)
+    >>> exact = FairHead("logistic", DemographicParity(0.2), sensitive_features=groups,
+    ...                  solver="cvxpy").solve(Phi, y)
+    >>> fast.method, bool(np.allclose(fast.duals["upper"], exact.duals["upper"], atol=1e-6))
+    ('active-set-newton', True)
+    """
+
+    def __init__(
+        self,
+        loss: str | Loss,
+        fairness: FairnessConstraint,
+        constraint: ConvexSet | None = None,
+        *,
+        sensitive_features=None,
+        fit_intercept: bool = True,
+        solver: str = "auto",
+        tol: float = 1e-9,
+        max_iter: int = 200,
+    ):
+        self.loss = get_loss(loss)
+        if not isinstance(fairness, FairnessConstraint):
+            raise ValueError(
+                f"fairness must be a cvxdual.fairness constraint (DemographicParity, "
+                f"EqualOpportunity or BoundedGroupLoss), got {fairness!r}"
+            )
+        if constraint is not None and not isinstance(constraint, ConvexSet):
+            raise ValueError(
+                f"constraint must be a cvxdual.sets.ConvexSet or None, got {constraint!r}"
+            )
+        self.fairness, self.constraint = fairness, constraint
+        self.fit_intercept = bool(fit_intercept)
+        if not isinstance(solver, str):
+            raise ValueError(f"solver must be a string, got {solver!r}")
+        low = solver.lower()
+        self.solver = low if low in _SOLVER_WORDS else _solvers.check_solver(solver)
+        if isinstance(tol, bool) or not isinstance(tol, numbers.Real) or not 0 < tol < 1:
+            raise ValueError(f"tol must be in (0, 1), got {tol!r}")
+        integer = isinstance(max_iter, numbers.Integral) and not isinstance(max_iter, bool)
+        if not integer or max_iter < 1:
+            raise ValueError(f"max_iter must be a positive integer, got {max_iter!r}")
+        self.tol, self.max_iter = float(tol), int(max_iter)
+        if self.solver == "fast" and not self.has_fast_solver:
+            raise ValueError(
+                f"solver='fast' needs a loss in {_FAST_LOSSES}, a parity constraint and no "
+                f"set or an L2Ball; got loss {self.loss.name!r}, {fairness!r} and {constraint!r}"
+            )
+        self.codes = self.groups = None
+        if sensitive_features is not None:
+            self.set_groups(sensitive_features)
+        self._compiled: dict[tuple, _CompiledFairHead] = {}
+
+    def set_groups(self, sensitive_features) -> FairHead:
+        """Bind the groups of the rows the head is solved on; return ``self``."""
+        self.codes, self.groups = encode_groups(sensitive_features)
+        return self
+
+    @property
+    def has_fast_solver(self) -> bool:
+        """Whether the loss, fairness constraint and set have a fast exact solver."""
+        ball = type(self.constraint) is L2Ball
+        return (
+            self.loss.name in _FAST_LOSSES
+            and self.fairness.linear
+            and (ball or (self.constraint is None and self.loss.name != "multinomial"))
+        )
+
+    def _validate(self, features, y, sample_weight):
+        Phi = check_finite_array(features, "features", ndim=(2,))
+        n, d = Phi.shape
+        Y = self.loss.encode_targets(y)
+        if Y.shape[0] != n:
+            raise ValueError(f"y has {Y.shape[0]} samples but features has {n}")
+        if not np.all(np.isfinite(Y)):
+            raise ValueError("y contains NaN or infinity.")
+        if self.codes is None:
+            raise ValueError("The head has no groups: pass sensitive_features (or set_groups).")
+        if self.codes.shape[0] != n:
+            raise ValueError(
+                f"sensitive_features has {self.codes.shape[0]} entries but features has "
+                f"{n} samples"
+            )
+        if sample_weight is None:
+            weights = np.full(n, 1.0 / n)
+        else:
+            weights = check_finite_array(sample_weight, "sample_weight", ndim=(1,))
+            if weights.shape[0] != n or np.any(weights < 0) or weights.max() <= 0:
+                raise ValueError(
+                    f"sample_weight must hold {n} non-negative values with a positive sum"
+                )
+            weights = weights / weights.max()
+            weights /= weights.sum()
+        if self.constraint is not None:
+            self.constraint.check_shape((d, Y.shape[1]))
+        return Phi, Y, weights
+
+    def _what(self) -> str:
+        return (f"fair head problem (loss {self.loss.name!r}, {self.fairness!r}, "
+                f"constraint {self.constraint!r})")
+
+    def solve(self, features, y, sample_weight=None, warm_start: HeadSolution | None = None):
+        """Solve the head problem; return a :class:`~cvxdual.heads.HeadSolution`.
+
+        ``duals`` holds the set's keys and the fairness constraint's keys;
+        ``sample_duals`` is ``ν``, the dual of the scores constraint (it now
+        includes the fairness multipliers), so ``feature_gradient()`` is
+        ``∇_Φ p*``. Raises :class:`~cvxdual.exceptions.InfeasibleSetError`
+        (naming the constraint) when the problem has no feasible point.
+        """
+        Phi, Y, weights = self._validate(features, y, sample_weight)
+        n, d = Phi.shape
+        K, G = Y.shape[1], self.groups.shape[0]
+        if self.solver in ("auto", "fast") and self.has_fast_solver:
+            solution = self._solve_fast(Phi, Y, weights, warm_start)
+            if solution is not None:
+                return solution
+            if self.solver == "fast":
+                raise SolverError(f"The fast solver did not converge on the {self._what()}.")
+            logger.info("fast fair-head solver did not converge; solving the CVXPY problem")
+        solver = None if self.solver in _SOLVER_WORDS else self.solver
+        args = (self.loss, self.fairness, self.constraint, self.fit_intercept, n, d, K, G)
+        if n * d <= _DPP_MAX_ENTRIES:
+            key = (n, d, K, G)
+            if key not in self._compiled:
+                self._compiled[key] = _CompiledFairHead(*args)
+            problem = self._compiled[key]
+        else:
+            problem = _CompiledFairHead(*args, data=Phi)
+        values = {
+            "loss": self.loss.parameter_values(Y, weights),
+            "fair": self.fairness.parameter_values(self.codes, self.groups, Y, weights, self.loss),
+        }
+        try:
+            return problem.solve(Phi, values, solver, self._what())
+        except InfeasibleSetError as exc:
+            raise InfeasibleSetError(
+                f"{self.fairness!r} cannot be met: {exc} Loosen the bound"
+                + ("" if self.constraint is None else f" or the set {self.constraint!r}")
+                + "."
+            ) from exc
+
+    def _solve_fast(self, Phi, Y, weights, warm_start) -> HeadSolution | None:
+        try:
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                return self._solve_fast_unchecked(Phi, Y, weights, warm_start)
+        except (ArithmeticError, np.linalg.LinAlgError) as exc:
+            logger.info("fast fair-head solver failed (%s: %s)", type(exc).__name__, exc)
+            return None
+
+    def _solve_fast_unchecked(self, Phi, Y, weights, warm_start):
+        F = _Objective(self.loss, Phi, Y, weights, self.fit_intercept)
+        d, K, p1 = F.d, F.K, F.p1
+        parity = self.fairness.parity_matrices(self.codes, self.groups, Y, weights, self.loss)
+        G = parity.shape[1]
+        # Rows (g, k) in C order, like the duals (G, K): column k's block is (A_k [Φ, 1])_g.
+        M = np.zeros((G, K, p1 * K))
+        for k in range(K):
+            M[:, k, k * p1 : (k + 1) * p1] = parity[min(k, parity.shape[0] - 1)] @ F.A
+        M = M.reshape(G * K, p1 * K)
+        C = np.vstack([M, -M])
+        h = np.full(2 * G * K, self.fairness.bound)
+        radius = None if self.constraint is None else float(self.constraint.radius)
+        coef, intercept = np.zeros((d, K)), np.zeros(K)
+        active, mu0 = np.zeros(2 * G * K, dtype=bool), None
+        if warm_start is not None and np.shape(warm_start.coef) == (d, K):
+            coef = np.asarray(warm_start.coef, dtype=float)
+            intercept = np.asarray(warm_start.intercept, dtype=float).reshape(K)
+            previous = [np.asarray(warm_start.duals.get(key, np.zeros((G, K)))).reshape(-1)
+                        for key in ("upper", "lower")]
+            if all(p.shape == (G * K,) for p in previous):
+                active = np.concatenate(previous) > 0
+            if radius is not None and warm_start.duals.get("norm", 0.0) > 0:
+                mu0 = float(warm_start.duals["norm"]) / radius
+        theta = np.vstack([coef, intercept[None, :]]) if p1 > d else coef
+        theta = theta.ravel(order="F")
+        result = _solve_fast(F, C, h, radius, theta, active, mu0, self.tol, self.max_iter)
+        if result is None:
+            return None
+        theta, lam, mu, n_iter = result
+        if not _check_kkt(F, theta, lam, C, h):
+            return None
+        lam = _central_duals(C, h, theta, lam)
+        F.mu = 0.0
+        objective, _, Gs, _ = F.value_grad(theta)
+        Theta = theta.reshape(p1, K, order="F")
+        coef = Theta[:d].copy()
+        intercept = Theta[d].copy() if p1 > d else np.zeros(K)
+        upper, lower = lam[: G * K].reshape(G, K), lam[G * K :].reshape(G, K)
+        # ν = w ∂ℓ/∂z + A_kᵀ (λ^up − λ^lo)_{:,k}: the scores dual with the fairness terms
+        net = upper - lower
+        nu = Gs.copy()
+        for k in range(K):
+            nu[:, k] += parity[min(k, parity.shape[0] - 1)].T @ net[:, k]
+        duals = {} if radius is None else {"norm": mu * float(np.linalg.norm(coef))}
+        duals.update(upper=upper.copy(), lower=lower.copy())
+        if not all(np.all(np.isfinite(v)) for v in (coef, intercept, nu)):
+            return None
+        return HeadSolution(
+            coef=coef,
+            intercept=intercept,
+            objective=float(objective),
+            duals=duals,
+            sample_duals=nu,
+            status="optimal",
+            method="active-set-newton" if radius is None else "active-set-newton-l2",
+            n_iter=int(n_iter),
+        )
