@@ -347,14 +347,8 @@ class FairLinearRegressor(RegressorMixin, _FairLinearModel):
         """
         X, y = validate_data(self, X, y, multi_output=True, y_numeric=True, dtype=np.float64)
         solution = self._solve(X, y, sensitive_features, sample_weight, self.loss)
-        if y.ndim == 1:
-            self.coef_ = solution.coef[:, 0].copy()
-            self.intercept_ = float(solution.intercept[0])
-            self.sample_duals_ = solution.sample_duals[:, 0].copy()
-        else:
-            self.coef_ = solution.coef.T.copy()
-            self.intercept_ = solution.intercept.copy()
-            self.sample_duals_ = solution.sample_duals.copy()
+        self._store_regression(solution, y)
         return self
 
+    _store_regression = NormBoundedLinearRegressor._store_regression
     predict = NormBoundedLinearRegressor.predict

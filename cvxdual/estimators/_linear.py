@@ -197,6 +197,11 @@ class NormBoundedLinearRegressor(RegressorMixin, _NormBoundedLinearModel):
         """
         X, y = validate_data(self, X, y, multi_output=True, y_numeric=True, dtype=np.float64)
         solution = self._solve(X, y, sample_weight, self.loss)
+        self._store_regression(solution, y)
+        return self
+
+    def _store_regression(self, solution: HeadSolution, y) -> None:
+        """Set ``coef_``, ``intercept_``, ``sample_duals_`` shaped as ``y`` (as Ridge)."""
         if y.ndim == 1:
             self.coef_ = solution.coef[:, 0].copy()
             self.intercept_ = float(solution.intercept[0])
@@ -205,7 +210,6 @@ class NormBoundedLinearRegressor(RegressorMixin, _NormBoundedLinearModel):
             self.coef_ = solution.coef.T.copy()
             self.intercept_ = solution.intercept.copy()
             self.sample_duals_ = solution.sample_duals.copy()
-        return self
 
     def predict(self, X):
         """Return ``X @ coef_.T + intercept_``.
