@@ -22,7 +22,12 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    check_is_fitted,
+    column_or_1d,
+    validate_data,
+)
 
 from ..heads import NormBoundedHead
 from ..network import ACTIVATIONS, SGD, Adam, forward, init_params
@@ -132,8 +137,12 @@ class _BaseConstrainedMLP(BaseEstimator):
         features = forward(X, coefs, intercepts, self.activation)[-1]
         return features @ head_coef + head_intercept
 
-    def _fit_network(self, X, y_head, head_loss, val_metric, stratify=None):
+    def _fit_network(self, X, y_head, head_loss, val_metric, stratify=None, sample_weight=None):
         """Run :func:`cvxdual.training.train` and set the fitted attributes."""
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(
+                sample_weight, X, dtype=np.float64, ensure_non_negative=True
+            )
         hidden = self._hidden_sizes()
         rng = check_random_state(self.random_state)
         sizes = [X.shape[1], *hidden]
@@ -142,15 +151,17 @@ class _BaseConstrainedMLP(BaseEstimator):
         head = self._make_head(head_loss)
 
         validation_score = None
-        X_train, y_train = X, y_head
+        X_train, y_train, w_train = X, y_head, sample_weight
         if self.early_stopping:
-            X_train, X_val, y_train, y_val = train_test_split(
+            X_train, X_val, y_train, y_val, *w_split = train_test_split(
                 X,
                 y_head,
+                *([] if sample_weight is None else [sample_weight]),
                 random_state=rng,
                 test_size=self.validation_fraction,
                 stratify=stratify,
             )
+            w_train = w_split[0] if w_split else None
             if X_val.shape[0] < 2:
                 raise ValueError(
                     "The validation set is too small: increase validation_fraction "
@@ -181,6 +192,7 @@ class _BaseConstrainedMLP(BaseEstimator):
             shuffle=self.shuffle,
             random_state=rng,
             head_solve_every=self.head_solve_every,
+            sample_weight=w_train,
             validation_score=validation_score,
             verbose=bool(self.verbose),
         )
@@ -195,6 +207,9 @@ class _BaseConstrainedMLP(BaseEstimator):
         self.n_iter_ = result.n_iter
         self.t_ = result.t
         self.best_epoch_ = result.best_epoch
+        # What each constrained layer's returned weights are the projection of;
+        # cvxdual.verify.verify_estimator re-solves those projections.
+        self._projection_points_ = result.projection_points
         record = result.dual_history[result.best_epoch - 1]
         self.duals_ = {
             "head": copy.deepcopy(record["head"]["duals"]),
@@ -232,7 +247,9 @@ _SHARED_PARAMS_DOC = """
         Minimum improvement of the head objective (or, with early stopping,
         of the validation score) for an epoch to count as an improvement.
     verbose : bool or int, default=False
-        Print one line per epoch (loss, largest dual, time).
+        Print one line per epoch: head objective, largest dual (and its block),
+        the epoch's time, time elapsed and an estimate of the time remaining
+        (mean epoch time × epochs left until ``max_iter``).
     momentum : float, default=0.9
         Momentum of ``solver="sgd"``.
     nesterovs_momentum : bool, default=True
@@ -413,7 +430,7 @@ class ConstrainedMLPClassifier(ClassifierMixin, _BaseConstrainedMLP):
         self.head_solve_every = head_solve_every
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y):
+    def fit(self, X, y, sample_weight=None):
         """Fit the network to ``(X, y)``.
 
         Parameters
@@ -422,6 +439,11 @@ class ConstrainedMLPClassifier(ClassifierMixin, _BaseConstrainedMLP):
             Training inputs.
         y : array-like of shape (n_samples,)
             Class labels.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights: the head objective is their normalised
+            weighted mean of the loss (so its duals, which train the hidden
+            layers, carry the weights). The validation score of
+            ``early_stopping`` is unweighted.
 
         Returns
         -------
@@ -454,7 +476,7 @@ class ConstrainedMLPClassifier(ClassifierMixin, _BaseConstrainedMLP):
 
         # Stratify on the user's labels (the split is the same as on their codes,
         # and an error about a too small class then names the user's label).
-        self._fit_network(X, y_head, loss, accuracy, stratify=y)
+        self._fit_network(X, y_head, loss, accuracy, stratify=y, sample_weight=sample_weight)
         return self
 
     def _labels_from_scores(self, z):
@@ -621,7 +643,7 @@ class ConstrainedMLPRegressor(RegressorMixin, _BaseConstrainedMLP):
         self.head_solve_every = head_solve_every
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y):
+    def fit(self, X, y, sample_weight=None):
         """Fit the network to ``(X, y)``.
 
         Parameters
@@ -630,6 +652,10 @@ class ConstrainedMLPRegressor(RegressorMixin, _BaseConstrainedMLP):
             Training inputs.
         y : array-like of shape (n_samples,) or (n_samples, n_targets)
             Targets.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights: the head objective is their normalised
+            weighted mean of the loss. The validation score of
+            ``early_stopping`` is unweighted.
 
         Returns
         -------
@@ -643,7 +669,7 @@ class ConstrainedMLPRegressor(RegressorMixin, _BaseConstrainedMLP):
         def r2(y_val, z):
             return r2_score(y_val, z[:, 0] if y_val.ndim == 1 else z)
 
-        self._fit_network(X, y, "squared", r2)
+        self._fit_network(X, y, "squared", r2, sample_weight=sample_weight)
         return self
 
     def predict(self, X):
