@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import warnings
 from numbers import Integral, Real
 from typing import ClassVar
@@ -34,7 +35,8 @@ __all__ = ["ConvexReLUClassifier", "ConvexReLURegressor"]
 
 def _fit_one(X, y, alpha, patterns, loss, est, program):
     """Solve one convex program; return (solution, program) honouring ``est.solver``."""
-    common = dict(loss=loss, fit_intercept=est.fit_intercept, max_iter=est.max_iter, tol=est.tol)
+    common = dict(loss=loss, fit_intercept=est.fit_intercept, max_iter=est.max_iter, tol=est.tol,
+                  verbose=bool(est.verbose))
     if est.solver == "cvxpy":
         if program is None:
             program = ConvexReLUProgram(X, patterns, loss=loss, fit_intercept=est.fit_intercept)
@@ -61,6 +63,21 @@ def _fit_one(X, y, alpha, patterns, loss, est, program):
                              **common), program
 
 
+def _report_stage(stage, n_stages, what, sol, start, fit_start):
+    """``verbose`` line of one convex program solved (one per one-vs-rest class)."""
+    now = time.perf_counter()
+    elapsed = now - fit_start
+    cone = max(float(np.max(np.abs(sol.duals[k]), initial=0.0)) for k in ("cone_v", "cone_w"))
+    print(
+        f"Program {stage}/{n_stages}{what}: {sol.method}, objective = {sol.objective:.8g}, "
+        f"relative gap = {sol.relative_gap:.2e}, largest dual = {cone:.4g} (cone), "
+        f"max |nu| = {float(np.max(np.abs(sol.duals['sample_duals']))):.4g}, "
+        f"time = {now - start:.3f}s, elapsed = {elapsed:.1f}s, "
+        f"remaining ~ {elapsed / stage * (n_stages - stage):.1f}s",
+        flush=True,
+    )
+
+
 def _network(X, sol, fit_intercept):
     """Balanced network of a solution, pruned to at most n_samples + 1 neurons."""
     U, a = recover_network(sol.v, sol.w)
@@ -78,6 +95,7 @@ class _BaseConvexReLU(BaseEstimator):
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="neither")],
         "random_state": ["random_state"],
+        "verbose": ["verbose"],
     }
 
     def __init__(
@@ -90,6 +108,7 @@ class _BaseConvexReLU(BaseEstimator):
         max_iter=DEFAULT_MAX_ITER,
         tol=DEFAULT_TOL,
         random_state=None,
+        verbose=False,
     ):
         self.alpha = alpha
         self.n_patterns = n_patterns
@@ -98,6 +117,7 @@ class _BaseConvexReLU(BaseEstimator):
         self.max_iter = max_iter
         self.tol = tol
         self.random_state = random_state
+        self.verbose = verbose
 
     def _patterns(self, X):
         patterns, complete = _default_patterns(X, self.n_patterns, self.fit_intercept,
@@ -151,6 +171,10 @@ class ConvexReLURegressor(RegressorMixin, _BaseConvexReLU):
         bounds the relative suboptimality).
     random_state : int, RandomState instance or None, default=None
         Seeds the pattern sampling.
+    verbose : bool or int, default=False
+        Print the solver's progress (``solve_convex_relu(verbose=True)``) and
+        one line per convex program solved: method, objective, certified
+        relative gap, largest dual, time, time elapsed and remaining.
 
     Attributes
     ----------
@@ -211,7 +235,10 @@ class ConvexReLURegressor(RegressorMixin, _BaseConvexReLU):
         self._validate_params()
         X, y = validate_data(self, X, y, y_numeric=True, dtype=np.float64)
         self._patterns(X)
+        start = time.perf_counter()
         sol, _ = _fit_one(X, y, self.alpha, self.patterns_, "squared", self, None)
+        if self.verbose:
+            _report_stage(1, 1, "", sol, start, start)
         U, a = _network(X, sol, self.fit_intercept)
         self.hidden_weights_, self.output_weights_ = U, a
         self.objective_ = network_objective(X, y, U, a, self.alpha,
@@ -253,6 +280,8 @@ class ConvexReLUClassifier(ClassifierMixin, _BaseConvexReLU):
     max_iter : int, default=5000
     tol : float, default=1e-5
     random_state : int, RandomState instance or None, default=None
+    verbose : bool or int, default=False
+        See :class:`ConvexReLURegressor`; one line per one-vs-rest program.
 
     Attributes
     ----------
@@ -311,9 +340,11 @@ class ConvexReLUClassifier(ClassifierMixin, _BaseConvexReLU):
         max_iter=DEFAULT_MAX_ITER,
         tol=DEFAULT_TOL,
         random_state=None,
+        verbose=False,
     ):
         super().__init__(alpha, n_patterns=n_patterns, fit_intercept=fit_intercept,
-                         solver=solver, max_iter=max_iter, tol=tol, random_state=random_state)
+                         solver=solver, max_iter=max_iter, tol=tol, random_state=random_state,
+                         verbose=verbose)
         self.loss = loss
 
     def fit(self, X, y):
@@ -344,8 +375,13 @@ class ConvexReLUClassifier(ClassifierMixin, _BaseConvexReLU):
         program = None
         Us, As, sols = [], [], []
         objective = 0.0
-        for s in targets:
+        fit_start = time.perf_counter()
+        for k, s in enumerate(targets):
+            start = time.perf_counter()
             sol, program = _fit_one(X, s, self.alpha, self.patterns_, self.loss, self, program)
+            if self.verbose:
+                what = "" if len(targets) == 1 else f" (class {self.classes_[k]} vs rest)"
+                _report_stage(k + 1, len(targets), what, sol, start, fit_start)
             U, a = _network(X, sol, self.fit_intercept)
             objective += network_objective(X, s, U, a, self.alpha, loss=self.loss,
                                            fit_intercept=self.fit_intercept)
