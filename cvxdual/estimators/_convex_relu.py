@@ -78,6 +78,32 @@ def _report_stage(stage, n_stages, what, sol, start, fit_start):
     )
 
 
+def _path_program(est, X, loss):
+    """The compiled program a previous fit of a :func:`cvxdual.report.dual_path` left.
+
+    Along a grid of ``alpha`` the data and patterns stay the same, and
+    ``alpha`` is a parameter of the program: it is re-solved, not rebuilt.
+    """
+    state = getattr(est, "_path_state", None)
+    program = None if state is None else state.get("program")
+    if (
+        program is None
+        or getattr(program.loss, "name", None) != loss
+        or program.fit_intercept != est.fit_intercept
+        or program.X.shape != X.shape
+        or not np.array_equal(program.X, X)
+        or not np.array_equal(program.patterns, est.patterns_)
+    ):
+        return None
+    return program
+
+
+def _keep_program(est, program):
+    state = getattr(est, "_path_state", None)
+    if state is not None and program is not None:
+        state["program"] = program
+
+
 def _network(X, sol, fit_intercept):
     """Balanced network of a solution, pruned to at most n_samples + 1 neurons."""
     U, a = recover_network(sol.v, sol.w)
@@ -236,7 +262,9 @@ class ConvexReLURegressor(RegressorMixin, _BaseConvexReLU):
         X, y = validate_data(self, X, y, y_numeric=True, dtype=np.float64)
         self._patterns(X)
         start = time.perf_counter()
-        sol, _ = _fit_one(X, y, self.alpha, self.patterns_, "squared", self, None)
+        program = _path_program(self, X, "squared")
+        sol, program = _fit_one(X, y, self.alpha, self.patterns_, "squared", self, program)
+        _keep_program(self, program)
         if self.verbose:
             _report_stage(1, 1, "", sol, start, start)
         U, a = _network(X, sol, self.fit_intercept)
@@ -372,7 +400,7 @@ class ConvexReLUClassifier(ClassifierMixin, _BaseConvexReLU):
             if self.classes_.size == 2
             else [np.where(codes == k, 1.0, -1.0) for k in range(self.classes_.size)]
         )
-        program = None
+        program = _path_program(self, X, self.loss)
         Us, As, sols = [], [], []
         objective = 0.0
         fit_start = time.perf_counter()
@@ -388,6 +416,7 @@ class ConvexReLUClassifier(ClassifierMixin, _BaseConvexReLU):
             Us.append(U)
             As.append(a)
             sols.append(sol)
+        _keep_program(self, program)
         self.hidden_weights_ = np.hstack(Us)
         if len(targets) == 1:
             self.output_weights_ = As[0]
