@@ -514,7 +514,7 @@ class _Checks:
 def _check_head(checks: _Checks, *, loss, constraint, fit_intercept, solver, Phi, y,
                 sample_weight, coef, intercept, objective, duals, sample_duals, centre):
     """Re-solve a head with CVXPY; compare, check KKT and the bound's shadow price."""
-    from .heads import NormBoundedHead
+    from .heads import HeadSolution, NormBoundedHead
     from .losses import get_loss
 
     exact = NormBoundedHead(loss, constraint, fit_intercept=fit_intercept,
@@ -560,10 +560,14 @@ def _check_head(checks: _Checks, *, loss, constraint, fit_intercept, solver, Phi
     checks.residual("KKT stationarity (weights)",
                     max(abs(constraint.dual_norm(G) - lam), abs(np.sum(G * coef) + lam * norm)))
 
+    # Warm-started from the fitted solution: the perturbed problems are its neighbours.
+    fitted = HeadSolution(coef, intercept, float(objective), {"norm": lam}, sample_duals,
+                          "optimal", "fitted")
+
     def optimal_value(radius):
         head = NormBoundedHead(loss, type(constraint)(radius), fit_intercept=fit_intercept,
                                solver=solver)
-        return head.solve(Phi, y, sample_weight=sample_weight).objective
+        return head.solve(Phi, y, sample_weight=sample_weight, warm_start=fitted).objective
 
     slope = finite_difference(optimal_value, constraint.radius, step=_FD_STEP)
     checks.shadow_price("norm", lam, slope)
