@@ -508,7 +508,7 @@ class _Checks:
 
     def shadow_price(self, key, dual, slope):
         """``dual`` against ``−slope``, the finite difference of the optimal value."""
-        self.compare(f"shadow price {key}", dual, -slope, "shadow_price")
+        self.compare(f"shadow price {key}", dual, -slope + 0.0, "shadow_price")
 
 
 def _check_head(checks: _Checks, *, loss, constraint, fit_intercept, solver, Phi, y,
