@@ -403,15 +403,15 @@ def plot_active_constraints(source, *, ax=None, per_entry: bool = False,
     >>> import matplotlib
     >>> matplotlib.use("Agg")
     >>> from cvxdual.report import plot_active_constraints
-    >>> record = {"epoch": 1, "loss": 0.5,
-    ...           "head": {"duals": {"norm": 0.0}, "active": False,
-    ...                    "sample_duals": {"mean_abs": 0.1, "max_abs": 0.3, "l2": 0.4}},
-    ...           "layers": {0: {"duals": {"norm": [0.0, 1.5]}, "active": True}}}
-    >>> ax = plot_active_constraints([record, {**record, "epoch": 2}])
+    >>> rows = [{"epoch": epoch, "block": "layer 0", "constraint": "norm", "index": (j,),
+    ...          "value": value, "active": value > 0}
+    ...         for epoch, values in [(1, [0.0, 0.0]), (2, [0.0, 1.5]), (3, [0.2, 1.1])]
+    ...         for j, value in enumerate(values)]
+    >>> ax = plot_active_constraints(rows)
     >>> [t.get_text() for t in ax.get_yticklabels()]
-    ['head: norm', 'layer 0: norm']
+    ['layer 0: norm']
     >>> ax.images[0].get_array().tolist()
-    [[0.0, 0.0], [0.5, 0.5]]
+    [[0.0, 0.5, 1.0]]
     """
     plt = _pyplot("plot_active_constraints")
     if isinstance(source, Sequence) and source and "constraint" in source[0]:
