@@ -228,9 +228,11 @@ def test_dual_path_on_a_dask_cluster(regression):
     cluster = distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False,
                                        dashboard_address=None)
     with cluster, distributed.Client(cluster) as client:
-        with joblib.parallel_config(backend="dask"):
-            remote = dual_path(NormBoundedLinearRegressor(), X, y, "radius", radii)
-        assert client.run_on_scheduler(lambda dask_scheduler: len(dask_scheduler.tasks)) >= 0
+        with distributed.get_task_stream(client) as stream:
+            with joblib.parallel_config(backend="dask"):
+                remote = dual_path(NormBoundedLinearRegressor(), X, y, "radius", radii)
+    # the grid ran on the cluster: one task per stretch (one per worker thread)
+    assert len(stream.data) == 2
     np.testing.assert_allclose(np.asarray(remote["objective"]), np.asarray(local["objective"]),
                                rtol=1e-9)
     np.testing.assert_allclose(np.asarray(remote["norm"]), np.asarray(local["norm"]),
