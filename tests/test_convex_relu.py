@@ -888,19 +888,3 @@ def test_dual_bounds_and_gaps_are_never_nan():
     Xbig = X * 1e300
     with pytest.raises(ValueError, match="overflow"):
         network_objective(Xbig, y, np.ones((3, 2)) * 1e10, np.array([1.0, -1.0]), ALPHA)
-
-
-@pytest.mark.parametrize("solver", ["cvxpy", "fista"])
-def test_estimators_verbose_print_one_line_per_program(solver, capsys):
-    X = np.linspace(-1, 1, 12)[:, None]
-    ConvexReLURegressor(1e-2, solver=solver, verbose=True, random_state=0).fit(X, np.abs(X[:, 0]))
-    lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("Program")]
-    assert len(lines) == 1 and "objective = " in lines[0] and "remaining ~ 0.0s" in lines[0]
-    y = np.digitize(X[:, 0], [-0.3, 0.3])
-    ConvexReLUClassifier(1e-2, solver=solver, verbose=1, random_state=0).fit(X, y)
-    lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("Program")]
-    assert [line.split(":")[0] for line in lines] == [
-        "Program 1/3 (class 0 vs rest)", "Program 2/3 (class 1 vs rest)",
-        "Program 3/3 (class 2 vs rest)"]
-    ConvexReLURegressor(1e-2, solver=solver, random_state=0).fit(X, np.abs(X[:, 0]))
-    assert capsys.readouterr().out == ""
