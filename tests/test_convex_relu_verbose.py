@@ -8,7 +8,7 @@ import pytest
 from cvxdual import ConvexReLUClassifier, ConvexReLURegressor
 
 
-@pytest.mark.parametrize("solver", ["cvxpy", "fista"])
+@pytest.mark.parametrize("solver", ["cvxpy", "auto"])
 def test_estimators_verbose_print_one_line_per_program(solver, capsys):
     X = np.linspace(-1, 1, 12)[:, None]
     ConvexReLURegressor(1e-2, solver=solver, verbose=True, random_state=0).fit(X, np.abs(X[:, 0]))

@@ -123,8 +123,8 @@ def data():
         (lambda: ConstrainedMLPRegressor((6, 4), layer_constraints=[MaxNorm(0.5), Box(-0.3, 0.3)],
                                          head_radius=1.0, max_iter=5, random_state=0), "reg"),
         (lambda: ConvexReLURegressor(1e-2, n_patterns=10, random_state=0), "reg"),
-        (lambda: ConvexReLUClassifier(1e-2, n_patterns=10, solver="fista",
-                                      random_state=0), "bin"),
+        # 40 rows x 30 patterns > 1000: "auto" takes the fast solver
+        (lambda: ConvexReLUClassifier(1e-2, n_patterns=30, random_state=0), "bin"),
     ],
 )
 def test_verify_estimator_passes_on_fitted_estimators(make, target, data):
