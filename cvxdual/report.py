@@ -602,7 +602,7 @@ def plot_shadow_prices(path, *, keys: Sequence[str] | None = None, ax=None,
     Each dual key is drawn as its value (the sum of its entries for an array
     dual, which is the price of a bound shared by all entries, e.g. a
     :class:`~cvxdual.sets.MaxNorm` radius). With ``include_sensitivity`` the
-    numerical slope ``−d objective / d value`` of the path is drawn dashed:
+    numerical slope ``−d objective / d param`` of the path is drawn dashed:
     along a bound's radius it lies on that bound's multiplier.
 
     Parameters
@@ -646,10 +646,10 @@ def plot_shadow_prices(path, *, keys: Sequence[str] | None = None, ax=None,
         y = np.array([np.sum(np.asarray(v, dtype=float)) for v in columns[key]])
         is_array = any(np.ndim(v) > 0 for v in columns[key])
         ax.plot(x, y, marker="o", label=f"Σ {key}" if is_array else key)
+    param = getattr(path, "attrs", {}).get("param", "value")
     if include_sensitivity and x.size >= 2:
         slope = -np.gradient(np.asarray(columns["objective"], dtype=float), x)
-        ax.plot(x, slope, linestyle="--", color="k", label="−d objective / d value")
-    param = getattr(path, "attrs", {}).get("param", "value")
+        ax.plot(x, slope, linestyle="--", color="k", label=f"−d objective / d {param}")
     ax.set_xlabel(param)
     ax.set_ylabel("dual (shadow price)")
     ax.legend(loc="best", fontsize="small")

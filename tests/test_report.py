@@ -251,7 +251,7 @@ def test_plot_active_constraints_and_shadow_prices(regression, network):
     X, y = regression
     path = dual_path(NormBoundedLinearRegressor(), X, y, "radius", [0.5, 1.0, 1.5])
     ax = plot_shadow_prices(path)
-    assert [line.get_label() for line in ax.get_lines()] == ["norm", "−d objective / d value"]
+    assert [line.get_label() for line in ax.get_lines()] == ["norm", "−d objective / d radius"]
     with pytest.raises(ValueError, match="not a column"):
         plot_shadow_prices(path, keys=["nope"])
 
