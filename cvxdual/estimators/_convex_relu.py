@@ -85,11 +85,10 @@ def _path_program(est, X, loss):
     ``alpha`` is a parameter of the program: it is re-solved, not rebuilt.
     """
     state = getattr(est, "_path_state", None)
-    program = None if state is None else state.get("program")
+    key, program = (None, None) if state is None else state.get("program", (None, None))
     if (
         program is None
-        or getattr(program.loss, "name", None) != loss
-        or program.fit_intercept != est.fit_intercept
+        or key != (str(getattr(loss, "name", loss)), est.fit_intercept)
         or program.X.shape != X.shape
         or not np.array_equal(program.X, X)
         or not np.array_equal(program.patterns, est.patterns_)
@@ -98,10 +97,10 @@ def _path_program(est, X, loss):
     return program
 
 
-def _keep_program(est, program):
+def _keep_program(est, program, loss):
     state = getattr(est, "_path_state", None)
     if state is not None and program is not None:
-        state["program"] = program
+        state["program"] = ((str(getattr(loss, "name", loss)), est.fit_intercept), program)
 
 
 def _network(X, sol, fit_intercept):
@@ -264,7 +263,7 @@ class ConvexReLURegressor(RegressorMixin, _BaseConvexReLU):
         start = time.perf_counter()
         program = _path_program(self, X, "squared")
         sol, program = _fit_one(X, y, self.alpha, self.patterns_, "squared", self, program)
-        _keep_program(self, program)
+        _keep_program(self, program, "squared")
         if self.verbose:
             _report_stage(1, 1, "", sol, start, start)
         U, a = _network(X, sol, self.fit_intercept)
@@ -416,7 +415,7 @@ class ConvexReLUClassifier(ClassifierMixin, _BaseConvexReLU):
             Us.append(U)
             As.append(a)
             sols.append(sol)
-        _keep_program(self, program)
+        _keep_program(self, program, self.loss)
         self.hidden_weights_ = np.hstack(Us)
         if len(targets) == 1:
             self.output_weights_ = As[0]
