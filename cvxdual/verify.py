@@ -608,8 +608,12 @@ def _check_projection(checks: _Checks, S, V, W, duals):
         checks.shadow_price("lower", np.sum(duals["lower"]), -slope)
 
 
+# The ``norm`` / ``head_norm`` parameter of the estimators, as a set.
+_BALLS = {"l2": L2Ball, "l1": L1Ball, "linf": LinfBall}
+
+
 def _verify_linear(estimator, X, y, sample_weight, out):
-    from .estimators._linear import _BALLS, _CLASSIFIER_LOSSES
+    from .estimators._linear import _CLASSIFIER_LOSSES
 
     if hasattr(estimator, "classes_"):
         codes = _codes(estimator, y)
@@ -643,14 +647,15 @@ def _codes(estimator, y):
 
 
 def _verify_network(estimator, X, y, sample_weight, out):
-    from .estimators._mlp import _HEAD_BALLS
+    from . import losses
     from .network import forward
 
     if hasattr(estimator, "classes_"):
         codes = _codes(estimator, y)
         binary = estimator.classes_.size == 2
         if estimator.head_loss == "log_loss":
-            loss = "logistic" if binary else "multinomial"
+            # the Loss objects, whatever the head's name for them
+            loss = losses.logistic if binary else losses.multinomial
         else:
             loss = estimator.head_loss
         y_head = 2.0 * codes - 1.0 if binary else codes
@@ -660,11 +665,12 @@ def _verify_network(estimator, X, y, sample_weight, out):
     radius = estimator.head_radius
     _check_head(
         _Checks("head", out), loss=loss,
-        constraint=None if radius is None else _HEAD_BALLS[estimator.head_norm](radius),
+        constraint=None if radius is None else _BALLS[estimator.head_norm](radius),
         fit_intercept=True, solver=estimator.head_solver, Phi=Phi, y=y_head,
         sample_weight=sample_weight, coef=estimator.head_coef_,
         intercept=estimator.head_intercept_, objective=estimator.objective_,
-        duals=estimator.duals_["head"], sample_duals=None, centre=loss == "multinomial",
+        duals=estimator.duals_["head"], sample_duals=None,
+        centre=loss is losses.multinomial,
     )
     points = getattr(estimator, "_projection_points_", {})
     for i, S in enumerate(estimator.layer_constraints_):
