@@ -1,8 +1,8 @@
-"""``python -m cvxdual``: run the demo (see :mod:`cvxdual.demo`)."""
+"""``python -m cvxdual``: the ``cvxdual`` command (see :mod:`cvxdual.cli`); the demo by default."""
 
 from __future__ import annotations
 
-from .demo import main
+from .cli import main
 
 if __name__ == "__main__":
     raise SystemExit(main())

@@ -106,6 +106,10 @@ class TrainingResult:
         validation scorer).
     validation_scores : list of float or None
         The scorer's value after each epoch.
+    projection_points : dict of int to ndarray
+        For each constrained layer, the point ``V`` its returned weights are the
+        projection of (the weights just before their last projection), so that
+        :func:`cvxdual.verify.verify_estimator` can re-solve that projection.
 
     Examples
     --------
@@ -124,6 +128,7 @@ class TrainingResult:
     converged: bool = False
     best_epoch: int = 0
     validation_scores: list[float] | None = None
+    projection_points: dict[int, np.ndarray] = field(default_factory=dict)
 
 
 def _float_or_array(value):
@@ -270,10 +275,11 @@ def _project_layers(sets, coefs, records):
     for i, S in enumerate(sets):
         if S is None:
             continue
-        result = project(coefs[i], S)
+        point = coefs[i].copy()  # kept for verify_estimator; overwritten in place below
+        result = project(point, S)
         coefs[i][...] = result.weights
         duals = _copy_duals(result.duals)
-        records[i] = {"duals": duals, "active": _is_active(duals)}
+        records[i] = {"duals": duals, "active": _is_active(duals), "point": point}
 
 
 def train(
@@ -344,7 +350,9 @@ def train(
         higher is better, called after each epoch; used for stopping, and the
         parameters of the best epoch are returned.
     verbose : bool, default=False
-        Print one line per epoch: loss, largest dual, time.
+        Print one line per epoch: loss, largest dual, the epoch's time, the time
+        elapsed and an estimate of the time remaining (mean epoch time × the
+        epochs left until ``max_iter``; early stopping may end sooner).
 
     Returns
     -------
@@ -417,6 +425,7 @@ def train(
     no_improvement = 0
     sample_idx = np.arange(n_samples)
     step = 0
+    fit_start = time.perf_counter()
 
     for epoch in range(1, max_iter + 1):
         start = time.perf_counter()
@@ -473,6 +482,7 @@ def train(
                     [b.copy() for b in intercepts],
                     solution,
                     epoch,
+                    {i: r["point"] for i, r in layer_records.items()},
                 )
         else:
             no_improvement = no_improvement + 1 if loss > best_loss - tol else 0
@@ -488,9 +498,14 @@ def train(
             extra = f", validation score = {record['validation_score']:.6f}" if (
                 "validation_score" in record
             ) else ""
+            now = time.perf_counter()
+            elapsed = now - fit_start
+            remaining = elapsed / epoch * (max_iter - epoch)
             print(
                 f"Epoch {epoch}, loss = {loss:.8f}, largest dual = {largest:.4g} ({name})"
-                f"{extra}, time = {time.perf_counter() - start:.3f}s"
+                f"{extra}, time = {now - start:.3f}s, elapsed = {elapsed:.1f}s, "
+                f"remaining ~ {remaining:.1f}s",
+                flush=True,
             )
 
         if no_improvement > n_iter_no_change:
@@ -512,8 +527,10 @@ def train(
             stacklevel=2,
         )
     result.best_epoch = result.n_iter
+    result.projection_points = {i: r["point"] for i, r in layer_records.items()}
     if best_state is not None:
-        best_coefs, best_intercepts, solution, best_epoch = best_state
+        best_coefs, best_intercepts, solution, best_epoch, points = best_state
         result.coefs, result.intercepts = best_coefs, best_intercepts
         result.head_solution, result.best_epoch = solution, best_epoch
+        result.projection_points = points
     return result

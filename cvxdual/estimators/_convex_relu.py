@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import warnings
 from numbers import Integral, Real
 from typing import ClassVar
@@ -38,7 +39,8 @@ def _fit_one(X, y, alpha, patterns, loss, est, program, method):
     With ``solver="auto"``, a fast solve whose certificate does not close is
     followed by the definition (CVXPY).
     """
-    common = dict(loss=loss, fit_intercept=est.fit_intercept, max_iter=est.max_iter, tol=est.tol)
+    common = dict(loss=loss, fit_intercept=est.fit_intercept, max_iter=est.max_iter, tol=est.tol,
+                  verbose=bool(est.verbose))
     if method == "fast":
         if est.solver != "auto":
             return solve_convex_relu(X, y, alpha, patterns, method="fast", **common), program
@@ -51,6 +53,46 @@ def _fit_one(X, y, alpha, patterns, loss, est, program, method):
         program = ConvexReLUProgram(X, patterns, loss=loss, fit_intercept=est.fit_intercept)
     return solve_convex_relu(X, y, alpha, patterns, method="cvxpy", program=program,
                              **common), program
+
+
+def _report_stage(stage, n_stages, what, sol, start, fit_start):
+    """``verbose`` line of one convex program solved (one per one-vs-rest class)."""
+    now = time.perf_counter()
+    elapsed = now - fit_start
+    cone = max(float(np.max(np.abs(sol.duals[k]), initial=0.0)) for k in ("cone_v", "cone_w"))
+    print(
+        f"Program {stage}/{n_stages}{what}: {sol.method}, objective = {sol.objective:.8g}, "
+        f"relative gap = {sol.relative_gap:.2e}, largest dual = {cone:.4g} (cone), "
+        f"max |nu| = {float(np.max(np.abs(sol.duals['sample_duals']))):.4g}, "
+        f"time = {now - start:.3f}s, elapsed = {elapsed:.1f}s, "
+        f"remaining ~ {elapsed / stage * (n_stages - stage):.1f}s",
+        flush=True,
+    )
+
+
+def _path_program(est, X, loss):
+    """The compiled program a previous fit of a :func:`cvxdual.report.dual_path` left.
+
+    Along a grid of ``alpha`` the data and patterns stay the same, and
+    ``alpha`` is a parameter of the program: it is re-solved, not rebuilt.
+    """
+    state = getattr(est, "_path_state", None)
+    key, program = (None, None) if state is None else state.get("program", (None, None))
+    if (
+        program is None
+        or key != (str(getattr(loss, "name", loss)), est.fit_intercept)
+        or program.X.shape != X.shape
+        or not np.array_equal(program.X, X)
+        or not np.array_equal(program.patterns, est.patterns_)
+    ):
+        return None
+    return program
+
+
+def _keep_program(est, program, loss):
+    state = getattr(est, "_path_state", None)
+    if state is not None and program is not None:
+        state["program"] = ((str(getattr(loss, "name", loss)), est.fit_intercept), program)
 
 
 def _network(X, sol, fit_intercept):
@@ -70,6 +112,7 @@ class _BaseConvexReLU(BaseEstimator):
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="neither")],
         "random_state": ["random_state"],
+        "verbose": ["verbose"],
     }
 
     def __init__(
@@ -82,6 +125,7 @@ class _BaseConvexReLU(BaseEstimator):
         max_iter=DEFAULT_MAX_ITER,
         tol=DEFAULT_TOL,
         random_state=None,
+        verbose=False,
     ):
         self.alpha = alpha
         self.n_patterns = n_patterns
@@ -90,6 +134,7 @@ class _BaseConvexReLU(BaseEstimator):
         self.max_iter = max_iter
         self.tol = tol
         self.random_state = random_state
+        self.verbose = verbose
 
     def _method(self, X):
         """``self.solver`` resolved for the patterns of ``X``: "fast" or "cvxpy"."""
@@ -149,6 +194,10 @@ class ConvexReLURegressor(RegressorMixin, _BaseConvexReLU):
         bounds the relative suboptimality).
     random_state : int, RandomState instance or None, default=None
         Seeds the pattern sampling.
+    verbose : bool or int, default=False
+        Print the solver's progress (``solve_convex_relu(verbose=True)``) and
+        one line per convex program solved: method, objective, certified
+        relative gap, largest dual, time, time elapsed and remaining.
 
     Attributes
     ----------
@@ -209,8 +258,13 @@ class ConvexReLURegressor(RegressorMixin, _BaseConvexReLU):
         self._validate_params()
         X, y = validate_data(self, X, y, y_numeric=True, dtype=np.float64)
         self._patterns(X)
-        sol, _ = _fit_one(X, y, self.alpha, self.patterns_, "squared", self, None,
-                          self._method(X))
+        start = time.perf_counter()
+        program = _path_program(self, X, "squared")
+        sol, program = _fit_one(X, y, self.alpha, self.patterns_, "squared", self, program,
+                                self._method(X))
+        _keep_program(self, program, "squared")
+        if self.verbose:
+            _report_stage(1, 1, "", sol, start, start)
         U, a = _network(X, sol, self.fit_intercept)
         self.hidden_weights_, self.output_weights_ = U, a
         self.objective_ = network_objective(X, y, U, a, self.alpha,
@@ -253,6 +307,8 @@ class ConvexReLUClassifier(ScoresClassifierMixin, _BaseConvexReLU):
     max_iter : int, default=5000
     tol : float, default=1e-5
     random_state : int, RandomState instance or None, default=None
+    verbose : bool or int, default=False
+        See :class:`ConvexReLURegressor`; one line per one-vs-rest program.
 
     Attributes
     ----------
@@ -311,9 +367,11 @@ class ConvexReLUClassifier(ScoresClassifierMixin, _BaseConvexReLU):
         max_iter=DEFAULT_MAX_ITER,
         tol=DEFAULT_TOL,
         random_state=None,
+        verbose=False,
     ):
         super().__init__(alpha, n_patterns=n_patterns, fit_intercept=fit_intercept,
-                         solver=solver, max_iter=max_iter, tol=tol, random_state=random_state)
+                         solver=solver, max_iter=max_iter, tol=tol, random_state=random_state,
+                         verbose=verbose)
         self.loss = loss
 
     def fit(self, X, y):
@@ -341,19 +399,25 @@ class ConvexReLUClassifier(ScoresClassifierMixin, _BaseConvexReLU):
             if self.classes_.size == 2
             else [np.where(codes == k, 1.0, -1.0) for k in range(self.classes_.size)]
         )
-        program = None
         loss = _get_loss(self.loss, stacklevel=2)
         method = self._method(X)
+        program = _path_program(self, X, loss)
         Us, As, sols = [], [], []
         objective = 0.0
-        for s in targets:
+        fit_start = time.perf_counter()
+        for k, s in enumerate(targets):
+            start = time.perf_counter()
             sol, program = _fit_one(X, s, self.alpha, self.patterns_, loss, self, program, method)
+            if self.verbose:
+                what = "" if len(targets) == 1 else f" (class {self.classes_[k]} vs rest)"
+                _report_stage(k + 1, len(targets), what, sol, start, fit_start)
             U, a = _network(X, sol, self.fit_intercept)
             objective += network_objective(X, s, U, a, self.alpha, loss=loss,
                                            fit_intercept=self.fit_intercept)
             Us.append(U)
             As.append(a)
             sols.append(sol)
+        _keep_program(self, program, loss)
         self.hidden_weights_ = np.hstack(Us)
         if len(targets) == 1:
             self.output_weights_ = As[0]

@@ -67,7 +67,13 @@ class _NormBoundedLinearModel(BaseEstimator):
             tol=self.tol,
             max_iter=self.max_iter,
         )
-        solution = head.solve(X, y, sample_weight=sample_weight)
+        # cvxdual.report.dual_path sets _path_state to carry the previous fit's
+        # solution along its grid (a warm start); ordinary fits have none.
+        state = getattr(self, "_path_state", None)
+        warm_start = None if state is None else state.get("head")
+        solution = head.solve(X, y, sample_weight=sample_weight, warm_start=warm_start)
+        if state is not None:
+            state["head"] = solution
         self.objective_ = float(solution.objective)
         self.duals_ = {"norm": float(solution.duals["norm"])}
         self.solve_method_ = solution.method

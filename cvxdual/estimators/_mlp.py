@@ -20,7 +20,12 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    check_is_fitted,
+    column_or_1d,
+    validate_data,
+)
 
 from .._fair_head import FairHead
 from ..fairness import FairnessConstraint, encode_groups
@@ -130,37 +135,45 @@ class _BaseConstrainedMLP(BaseEstimator):
         features = forward(X, coefs, intercepts, self.activation)[-1]
         return features @ head_coef + head_intercept
 
-    def _fit_network(self, X, y_head, head_loss, val_metric, stratify=None, groups=None):
+    def _fit_network(self, X, y_head, head_loss, val_metric, stratify=None, groups=None,
+                     sample_weight=None):
         """Run :func:`cvxdual.training.train` and set the fitted attributes."""
         groups = _check_sensitive_features(self, X, groups)
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(
+                sample_weight, X, dtype=np.float64, ensure_non_negative=True
+            )
         hidden = self._hidden_sizes()
         rng = check_random_state(self.random_state)
         sizes = [X.shape[1], *hidden]
         coefs, intercepts = init_params(sizes, self.activation, rng)
         sets = self._layer_sets([W.shape for W in coefs])
         validation_score = None
-        X_train, y_train, groups_train = X, y_head, groups
+        # Row-aligned extras (groups, weights) follow their rows into the split.
+        extras = {"groups": groups, "sample_weight": sample_weight}
+        given = [key for key, value in extras.items() if value is not None]
+        X_train, y_train = X, y_head
         if self.early_stopping:
-            X_train, X_val, y_train, y_val, *groups_split = train_test_split(
+            X_train, X_val, y_train, y_val, *split = train_test_split(
                 X,
                 y_head,
-                *([] if groups is None else [groups]),
+                *(extras[key] for key in given),
                 random_state=rng,
                 test_size=self.validation_fraction,
                 stratify=stratify,
             )
+            extras.update({key: split[2 * i] for i, key in enumerate(given)})
             if X_val.shape[0] < 2:
                 raise ValueError(
                     "The validation set is too small: increase validation_fraction "
                     f"(got {self.validation_fraction}) or the number of samples."
                 )
-            groups_train = groups_split[0] if groups_split else None
 
             def validation_score(coefs, intercepts, solution):
                 z = self._scores(X_val, coefs, intercepts, solution.coef, solution.intercept)
                 return val_metric(y_val, z)
 
-        head = self._make_head(head_loss, groups_train)
+        head = self._make_head(head_loss, extras["groups"])
         n_train = X_train.shape[0]
         batch_size = (
             min(_AUTO_BATCH_SIZE, n_train) if self.batch_size == "auto" else self.batch_size
@@ -181,6 +194,7 @@ class _BaseConstrainedMLP(BaseEstimator):
             shuffle=self.shuffle,
             random_state=rng,
             head_solve_every=self.head_solve_every,
+            sample_weight=extras["sample_weight"],
             validation_score=validation_score,
             verbose=bool(self.verbose),
         )
@@ -195,6 +209,9 @@ class _BaseConstrainedMLP(BaseEstimator):
         self.n_iter_ = result.n_iter
         self.t_ = result.t
         self.best_epoch_ = result.best_epoch
+        # What each constrained layer's returned weights are the projection of;
+        # cvxdual.verify.verify_estimator re-solves those projections.
+        self._projection_points_ = result.projection_points
         record = result.dual_history[result.best_epoch - 1]
         self.duals_ = {
             "head": copy.deepcopy(record["head"]["duals"]),
@@ -232,7 +249,9 @@ _SHARED_PARAMS_DOC = """
         Minimum improvement of the head objective (or, with early stopping,
         of the validation score) for an epoch to count as an improvement.
     verbose : bool or int, default=False
-        Print one line per epoch (loss, largest dual, time).
+        Print one line per epoch: head objective, largest dual (and its block),
+        the epoch's time, time elapsed and an estimate of the time remaining
+        (mean epoch time × epochs left until ``max_iter``).
     momentum : float, default=0.9
         Momentum of ``solver="sgd"``.
     nesterovs_momentum : bool, default=True
@@ -424,7 +443,7 @@ class ConstrainedMLPClassifier(ScoresClassifierMixin, _BaseConstrainedMLP):
         self.head_fairness = head_fairness
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, *, sensitive_features=None):
+    def fit(self, X, y, sample_weight=None, *, sensitive_features=None):
         """Fit the network to ``(X, y)``.
 
         Parameters
@@ -433,6 +452,11 @@ class ConstrainedMLPClassifier(ScoresClassifierMixin, _BaseConstrainedMLP):
             Training inputs.
         y : array-like of shape (n_samples,)
             Class labels.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights: the head objective is their normalised
+            weighted mean of the loss (so its duals, which train the hidden
+            layers, carry the weights). The validation score of
+            ``early_stopping`` is unweighted.
         sensitive_features : array-like of shape (n_samples,) or (n_samples, m), default=None
             The group of every sample; required with ``head_fairness``.
 
@@ -467,7 +491,8 @@ class ConstrainedMLPClassifier(ScoresClassifierMixin, _BaseConstrainedMLP):
 
         # Stratify on the user's labels (the split is the same as on their codes,
         # and an error about a too small class then names the user's label).
-        self._fit_network(X, y_head, loss, accuracy, stratify=y, groups=sensitive_features)
+        self._fit_network(X, y_head, loss, accuracy, stratify=y, groups=sensitive_features,
+                          sample_weight=sample_weight)
         return self
 
     def _labels_from_scores(self, z):
@@ -583,7 +608,7 @@ class ConstrainedMLPRegressor(RegressorMixin, _BaseConstrainedMLP):
         self.head_fairness = head_fairness
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, *, sensitive_features=None):
+    def fit(self, X, y, sample_weight=None, *, sensitive_features=None):
         """Fit the network to ``(X, y)``.
 
         Parameters
@@ -592,6 +617,10 @@ class ConstrainedMLPRegressor(RegressorMixin, _BaseConstrainedMLP):
             Training inputs.
         y : array-like of shape (n_samples,) or (n_samples, n_targets)
             Targets.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights: the head objective is their normalised
+            weighted mean of the loss. The validation score of
+            ``early_stopping`` is unweighted.
         sensitive_features : array-like of shape (n_samples,) or (n_samples, m), default=None
             The group of every sample; required with ``head_fairness``.
 
@@ -607,7 +636,8 @@ class ConstrainedMLPRegressor(RegressorMixin, _BaseConstrainedMLP):
         def r2(y_val, z):
             return r2_score(y_val, z[:, 0] if y_val.ndim == 1 else z)
 
-        self._fit_network(X, y, "squared", r2, groups=sensitive_features)
+        self._fit_network(X, y, "squared", r2, groups=sensitive_features,
+                          sample_weight=sample_weight)
         return self
 
     def predict(self, X):
