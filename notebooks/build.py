@@ -12,12 +12,16 @@ repository root is put first on ``PYTHONPATH``), with matplotlib's inline
 backend (``MPLBACKEND`` is removed from the kernel's environment), and is
 written back with its outputs, figures as inline PNGs. A cell that raises
 stops the build with the error and leaves the file unchanged.
+
+A code cell tagged ``figure:NAME`` (cell metadata ``tags``) also has its
+first figure written to ``notebooks/figures/NAME.png``, for the README.
 ``tests/test_notebooks.py`` runs the same function on temporary copies.
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
 import os
 import sys
 import time
@@ -64,6 +68,24 @@ def execute(path: Path, *, timeout: int = CELL_TIMEOUT, cwd: Path | None = None)
     return notebook
 
 
+def export_figures(notebook) -> list[Path]:
+    """Write the first PNG of every cell tagged ``figure:NAME`` to ``figures/NAME.png``."""
+    written = []
+    for cell in notebook.cells:
+        names = [t.split(":", 1)[1] for t in cell.get("metadata", {}).get("tags", [])
+                 if t.startswith("figure:")]
+        pngs = [o["data"]["image/png"] for o in cell.get("outputs", [])
+                if "image/png" in o.get("data", {})]
+        for name in names:
+            if not pngs:
+                raise ValueError(f"cell tagged figure:{name} drew no figure")
+            path = HERE / "figures" / f"{name}.png"
+            path.parent.mkdir(exist_ok=True)
+            path.write_bytes(base64.b64decode(pngs[0]))
+            written.append(path)
+    return written
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description="Execute the notebooks in place.")
     parser.add_argument("names", nargs="*", help="notebook file names (default: all)")
@@ -81,6 +103,7 @@ def main(argv=None) -> int:
         start = time.perf_counter()
         notebook = execute(path, timeout=args.timeout)
         nbformat.write(notebook, path)
+        export_figures(notebook)
         elapsed = time.perf_counter() - start
         total += elapsed
         print(f"{path.name}: executed in {elapsed:.1f} s")

@@ -48,6 +48,11 @@ def test_notebook_is_stored_with_its_outputs(path):
     # figures are inline PNGs, visible when browsing the repository
     assert any("image/png" in o.get("data", {}) for o in outputs)
     assert not any("matplotlib.use(" in "".join(c["source"]) for c in cells)
+    # figures exported for the README (cells tagged figure:NAME) are stored too
+    for cell in cells:
+        for tag in cell.get("metadata", {}).get("tags", []):
+            if tag.startswith("figure:"):
+                assert (FOLDER / "figures" / f"{tag.split(':', 1)[1]}.png").is_file()
 
 
 @pytest.mark.slow
