@@ -18,7 +18,7 @@ import pytest
 
 FOLDER = Path(__file__).resolve().parents[1] / "notebooks"
 NOTEBOOKS = sorted(FOLDER.glob("*.ipynb"))
-# Seconds one cell may take in the test (all notebooks together run in about a minute).
+# Seconds one cell may take in the test (the slowest cell needs a few seconds of CPU).
 CELL_TIMEOUT = 300
 
 
