@@ -10,6 +10,8 @@ r"""Checks that make cvxdual's numbers auditable.
   ``d/dr ½‖P_r(V) − V‖² = −λ`` for a norm ball of radius ``r``).
 * :func:`compare_with_cvxpy` runs the fast path and the CVXPY definition side by
   side and reports the largest differences.
+* :func:`certified_accuracy` counts the rows a classifier gets right with a
+  certified ℓ2 radius of at least ``eps``.
 """
 
 from __future__ import annotations
@@ -27,7 +29,13 @@ from ._validation import check_finite_array, check_positive
 from .projection import ProjectionResult, project
 from .sets import ConvexSet, L1Ball, L2Ball, LinfBall, NuclearBall, SpectralBall
 
-__all__ = ["KKTResiduals", "compare_with_cvxpy", "finite_difference", "projection_kkt"]
+__all__ = [
+    "KKTResiduals",
+    "certified_accuracy",
+    "compare_with_cvxpy",
+    "finite_difference",
+    "projection_kkt",
+]
 
 
 @dataclass(frozen=True)
@@ -323,3 +331,63 @@ def compare_with_cvxpy(V, S: ConvexSet, *, solver: str | None = None) -> dict[st
     out = {"weights": rel(fast.weights, exact.weights)}
     out.update({key: rel(fast.duals[key], exact.duals[key]) for key in exact.duals})
     return out
+
+
+def certified_accuracy(estimator, X, y, eps):
+    """Return the fraction of rows predicted correctly with certified radius ≥ ``eps``.
+
+    A row counts when ``estimator.predict`` is right and
+    ``estimator.certified_radius`` (e.g.
+    :meth:`cvxdual.ConstrainedMLPClassifier.certified_radius`) is at least
+    ``eps``: no ℓ2 perturbation of norm below ``eps`` can change its
+    prediction. At ``eps = 0`` this is the clean accuracy.
+
+    Parameters
+    ----------
+    estimator : fitted classifier
+        With ``predict`` and ``certified_radius``.
+    X : array-like of shape (n_samples, n_features)
+        Inputs.
+    y : array-like of shape (n_samples,)
+        True labels.
+    eps : float or array-like of float
+        Radii ``≥ 0``.
+
+    Returns
+    -------
+    accuracy : float or ndarray
+        A float for a scalar ``eps``, else an array of the shape of ``eps``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.datasets import make_blobs
+    >>> from cvxdual import ConstrainedMLPClassifier
+    >>> from cvxdual.sets import SpectralBall
+    >>> from cvxdual.verify import certified_accuracy
+    >>> X, y = make_blobs(n_samples=60, centers=2, random_state=0)
+    >>> clf = ConstrainedMLPClassifier((8,), layer_constraints=SpectralBall(1.0),
+    ...                                max_iter=30, random_state=0).fit(X, y)
+    >>> acc = certified_accuracy(clf, X, y, [0.0, 0.5, 1e9])
+    >>> acc.shape, bool(acc[0] == clf.score(X, y)), float(acc[2])
+    ((3,), True, 0.0)
+    """
+    if not hasattr(estimator, "certified_radius"):
+        raise TypeError(
+            f"certified_accuracy needs an estimator with a certified_radius method, got "
+            f"{type(estimator).__name__}"
+        )
+    eps_array = np.asarray(eps, dtype=float)
+    if eps_array.size == 0 or not np.all(np.isfinite(eps_array)) or np.any(eps_array < 0):
+        raise ValueError(f"eps must be finite and >= 0, got {eps!r}")
+    y = np.asarray(y).reshape(-1)
+    predicted = np.asarray(estimator.predict(X)).reshape(-1)
+    if predicted.shape[0] != y.shape[0]:
+        raise ValueError(
+            f"X and y have inconsistent numbers of samples: {predicted.shape[0]} and "
+            f"{y.shape[0]}"
+        )
+    correct = predicted == y
+    radius = np.asarray(estimator.certified_radius(X), dtype=float)
+    counts = (correct[:, None] & (radius[:, None] >= eps_array.reshape(1, -1))).mean(axis=0)
+    return float(counts[0]) if eps_array.ndim == 0 else counts.reshape(eps_array.shape)
