@@ -24,7 +24,13 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
-from .._lipschitz import certified_radius_from_scores, lipschitz_bound
+from .._lipschitz import (
+    ACTIVATION_LIPSCHITZ,
+    certified_radius_from_scores,
+    lipschitz_bound,
+    spectral_norm_bound,
+)
+from .._margin_head import LipschitzMarginHead
 from ..heads import NormBoundedHead
 from ..network import ACTIVATIONS, SGD, Adam, forward, init_params
 from ..sets import ConvexSet, L1Ball, L2Ball, LinfBall
@@ -336,6 +342,22 @@ class ConstrainedMLPClassifier(ClassifierMixin, _BaseConstrainedMLP):
         the squared hinge (binary targets only). The plain hinge is not offered:
         it is not differentiable, so its optimal value has no envelope gradient
         to train the hidden layers with.
+    lipschitz_margin : float, default=0.0
+        Target certified ℓ2 radius ``ε`` (in input units) of Lipschitz-margin
+        training (Tsuzuku et al., 2018): the head's log-loss adds
+        ``ε L ‖w_y − w_j‖₂`` to every non-target score ``j`` before the
+        softmax (binary: ``ε L ‖w‖₂`` to ``−s z``), with ``L`` the product of
+        the hidden layers' spectral-norm *bounds* (their sets' radii) times
+        the activation constants, a constant, so the head stays an exact
+        convex problem (:class:`cvxdual._margin_head.LipschitzMarginHead`).
+        A sample with zero margin loss is certified at radius ``ε`` (see
+        :meth:`certified_radius`). Larger ``ε`` trades clean accuracy for
+        certified accuracy at radii near ``ε``; too large an ``ε`` collapses
+        the head (all columns equal). Needs ``head_loss="log_loss"`` and every
+        hidden layer in a set with a known spectral bound (a
+        :class:`~cvxdual.sets.SpectralBall`; an ``L2Ball``, ``NuclearBall``,
+        ``L1Ball``, ``MaxNorm``, ``LinfBall`` or an ``Intersection`` holding
+        one also bound it, more loosely). 0 trains the plain head.
 
     Attributes
     ----------
@@ -367,6 +389,7 @@ class ConstrainedMLPClassifier(ClassifierMixin, _BaseConstrainedMLP):
     _parameter_constraints: ClassVar[dict] = {
         **_BaseConstrainedMLP._parameter_constraints,
         "head_loss": [StrOptions({"log_loss", "squared_hinge"})],
+        "lipschitz_margin": [Interval(Real, 0, None, closed="left")],
     }
 
     def __init__(
@@ -396,6 +419,7 @@ class ConstrainedMLPClassifier(ClassifierMixin, _BaseConstrainedMLP):
         head_loss="log_loss",
         head_solver="auto",
         head_solve_every=None,
+        lipschitz_margin=0.0,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -421,6 +445,7 @@ class ConstrainedMLPClassifier(ClassifierMixin, _BaseConstrainedMLP):
         self.head_loss = head_loss
         self.head_solver = head_solver
         self.head_solve_every = head_solve_every
+        self.lipschitz_margin = lipschitz_margin
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y):
@@ -582,6 +607,31 @@ class ConstrainedMLPClassifier(ClassifierMixin, _BaseConstrainedMLP):
         """
         z = self._decision(X)
         return certified_radius_from_scores(z, self.head_coef_, self.lipschitz_bound_)
+
+    def _make_head(self, loss):
+        head = super()._make_head(loss)
+        if not self.lipschitz_margin:
+            return head
+        if self.head_loss != "log_loss":
+            raise ValueError(
+                f"lipschitz_margin > 0 needs head_loss='log_loss', got {self.head_loss!r}"
+            )
+        sizes = [self.n_features_in_, *self._hidden_sizes()]
+        shapes = list(zip(sizes[:-1], sizes[1:], strict=True))
+        bound = 1.0
+        for i, (S, shape) in enumerate(zip(self._layer_sets(shapes), shapes, strict=True)):
+            layer = spectral_norm_bound(S, shape)
+            if layer is None:
+                raise ValueError(
+                    f"lipschitz_margin > 0 needs a spectral-norm bound on every hidden layer, "
+                    f"but layer_constraints[{i}] is {S!r}: constrain it with a SpectralBall "
+                    "(or an L2Ball, NuclearBall, L1Ball, MaxNorm, LinfBall, or an "
+                    "Intersection holding one)."
+                )
+            bound *= ACTIVATION_LIPSCHITZ[self.activation] * layer
+        return LipschitzMarginHead(
+            loss, self.lipschitz_margin * bound, head.constraint, solver=self.head_solver
+        )
 
 
 class ConstrainedMLPRegressor(RegressorMixin, _BaseConstrainedMLP):
