@@ -10,6 +10,7 @@ head that is the exact solution of a norm-bounded convex problem
 from __future__ import annotations
 
 import copy
+import itertools
 from numbers import Integral, Real
 from typing import ClassVar
 
@@ -617,7 +618,7 @@ class ConstrainedMLPClassifier(ClassifierMixin, _BaseConstrainedMLP):
                 f"lipschitz_margin > 0 needs head_loss='log_loss', got {self.head_loss!r}"
             )
         sizes = [self.n_features_in_, *self._hidden_sizes()]
-        shapes = list(zip(sizes[:-1], sizes[1:], strict=True))
+        shapes = list(itertools.pairwise(sizes))
         bound = 1.0
         for i, (S, shape) in enumerate(zip(self._layer_sets(shapes), shapes, strict=True)):
             layer = spectral_norm_bound(S, shape)
