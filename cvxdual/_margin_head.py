@@ -54,6 +54,8 @@ _KKT_RTOL = 1e-7  # relative KKT residual a fast solution must reach to be retur
 _LBFGS_MEMORY = 30  # L-BFGS correction pairs
 _LBFGS_MAX_ITER = 5_000  # L-BFGS iterations per run
 _LBFGS_RESTARTS = 4  # runs from the last iterate (fresh memory) before giving up
+# Largest n_samples * n_features for which the CVXPY problem keeps Phi as a parameter.
+_DPP_MAX_ENTRIES = 20_000
 # Clarabel settings tried when its standard ones stop at "AlmostSolved".
 _CLARABEL_RETRIES = (
     {"tol_gap_abs": 1e-9, "tol_gap_rel": 1e-9, "tol_feas": 1e-9, "tol_ktratio": 1e-6,
@@ -101,10 +103,10 @@ def _solve(problem, solver, what) -> str:
 class _Compiled:
     """The CVXPY definition for one shape ``(n, d, K)`` and margin ``c``."""
 
-    def __init__(self, loss: str, margin: float, constraint, fit_intercept, n, d, K):
+    def __init__(self, loss: str, margin: float, constraint, fit_intercept, n, d, K, Phi=None):
         self.W = cp.Variable((d, K), name="W")
         self.z = cp.Variable((n, K), name="z")
-        self.Phi = cp.Parameter((n, d), name="Phi")
+        self.Phi = cp.Parameter((n, d), name="Phi") if Phi is None else cp.Constant(Phi)
         self.w = cp.Parameter(n, nonneg=True, name="w")
         scores = self.Phi @ self.W
         self.b = cp.Variable(K, name="b") if fit_intercept else None
@@ -151,7 +153,8 @@ class _Compiled:
             raise ValueError(f"The Lipschitz-margin head with {constraint!r} is not DPP.")
 
     def solve(self, Phi, Y, weights, solver, what) -> HeadSolution:
-        self.Phi.value = Phi
+        if isinstance(self.Phi, cp.Parameter):
+            self.Phi.value = Phi
         self.w.value = weights
         if hasattr(self, "Y"):
             self.Y.value = Y
@@ -397,7 +400,15 @@ class LipschitzMarginHead:
                 )
             logger.info("fast margin-head solver did not certify; solving the CVXPY problem")
         solver = None if self.solver in ("auto", "fast", "cvxpy") else self.solver
-        return self.compiled(n, d, K).solve(Phi, Y, weights, solver, f"{self!r} problem")
+        if n * d <= _DPP_MAX_ENTRIES:
+            problem = self.compiled(n, d, K)
+        else:
+            # As NormBoundedHead: DPP compilation with a large parameter Phi is far
+            # slower than a fresh build and runs out of memory (exponential cones).
+            problem = _Compiled(
+                self.loss.name, self.margin, self.constraint, self.fit_intercept, n, d, K, Phi
+            )
+        return problem.solve(Phi, Y, weights, solver, f"{self!r} problem")
 
     # -- the fast solver -------------------------------------------------
 
