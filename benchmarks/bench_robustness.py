@@ -7,7 +7,7 @@ one hidden relu layer of 64 units, head radius 10, Adam (learning rate 0.01),
 * an unconstrained network (its ``lipschitz_bound_`` is still exact);
 * ``SpectralBall(r)`` on the hidden layer for each r in ``--radii``;
 * Lipschitz-margin training (``lipschitz_margin=ε``) for each ε in
-  ``--margins``, with ``SpectralBall(--margin-radius)``.
+  ``--margins`` and each ``SpectralBall(r)``, r in ``--margin-radii``.
 
 For each model: ``lipschitz_bound_``, clean test accuracy, test certified
 accuracy (:func:`cvxdual.verify.certified_accuracy`) against eps, and the fit
@@ -38,7 +38,7 @@ EPS = np.round(np.arange(0.0, 1.01, 0.05), 2)
 REPORTED_EPS = (0.1, 0.3, 0.5)
 
 
-def _models(radii, margins, margin_radius, epochs):
+def _models(radii, margins, margin_radii, epochs):
     common = {
         "hidden_layer_sizes": (64,),
         "learning_rate_init": 0.01,
@@ -53,10 +53,11 @@ def _models(radii, margins, margin_radius, epochs):
         yield f"SpectralBall({r:g})", ConstrainedMLPClassifier(
             layer_constraints=SpectralBall(r), **common
         )
-    for eps in margins:
-        yield f"SpectralBall({margin_radius:g}) + margin {eps:g}", ConstrainedMLPClassifier(
-            layer_constraints=SpectralBall(margin_radius), lipschitz_margin=eps, **common
-        )
+    for r in margin_radii:
+        for eps in margins:
+            yield f"SpectralBall({r:g}) + margin {eps:g}", ConstrainedMLPClassifier(
+                layer_constraints=SpectralBall(r), lipschitz_margin=eps, **common
+            )
 
 
 def main(argv=None):
@@ -65,7 +66,7 @@ def main(argv=None):
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--radii", type=float, nargs="*", default=[1.0, 2.0, 4.0])
     parser.add_argument("--margins", type=float, nargs="*", default=[0.1, 0.2, 0.3])
-    parser.add_argument("--margin-radius", type=float, default=2.0)
+    parser.add_argument("--margin-radii", type=float, nargs="*", default=[1.0, 2.0])
     parser.add_argument("--out", default="benchmarks/robustness.png")
     args = parser.parse_args(argv)
 
@@ -77,7 +78,7 @@ def main(argv=None):
     rows = []
     with threadpool_limits(args.threads), warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        for name, model in _models(args.radii, args.margins, args.margin_radius, args.epochs):
+        for name, model in _models(args.radii, args.margins, args.margin_radii, args.epochs):
             start = time.perf_counter()
             model.fit(X_train, y_train)
             seconds = time.perf_counter() - start
