@@ -13,6 +13,8 @@ r"""Checks that make cvxdual's numbers auditable.
 * :func:`verify_estimator` does all of that for a fitted estimator: it
   re-solves each of its convex subproblems with CVXPY and returns a
   :class:`VerificationReport` that prints as a table.
+* :func:`certified_accuracy` counts the rows a classifier gets right with a
+  certified ℓ2 radius of at least ``eps``.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ __all__ = [
     "KKTResiduals",
     "VerificationCheck",
     "VerificationReport",
+    "certified_accuracy",
     "compare_with_cvxpy",
     "finite_difference",
     "projection_kkt",
@@ -832,3 +835,63 @@ def verify_estimator(estimator, X, y, *, sample_weight=None) -> VerificationRepo
             raise ValueError(f"{type(estimator).__name__} is fitted without sample weights")
         _verify_convex_relu(estimator, X, y, out)
     return VerificationReport(type(estimator).__name__, out)
+
+
+def certified_accuracy(estimator, X, y, eps):
+    """Return the fraction of rows predicted correctly with certified radius ≥ ``eps``.
+
+    A row counts when ``estimator.predict`` is right and
+    ``estimator.certified_radius`` (e.g.
+    :meth:`cvxdual.ConstrainedMLPClassifier.certified_radius`) is at least
+    ``eps``: no ℓ2 perturbation of norm below ``eps`` can change its
+    prediction. At ``eps = 0`` this is the clean accuracy.
+
+    Parameters
+    ----------
+    estimator : fitted classifier
+        With ``predict`` and ``certified_radius``.
+    X : array-like of shape (n_samples, n_features)
+        Inputs.
+    y : array-like of shape (n_samples,)
+        True labels.
+    eps : float or array-like of float
+        Radii ``≥ 0``.
+
+    Returns
+    -------
+    accuracy : float or ndarray
+        A float for a scalar ``eps``, else an array of the shape of ``eps``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.datasets import make_blobs
+    >>> from cvxdual import ConstrainedMLPClassifier
+    >>> from cvxdual.sets import SpectralBall
+    >>> from cvxdual.verify import certified_accuracy
+    >>> X, y = make_blobs(n_samples=60, centers=2, random_state=0)
+    >>> clf = ConstrainedMLPClassifier((8,), layer_constraints=SpectralBall(1.0),
+    ...                                max_iter=30, random_state=0).fit(X, y)
+    >>> acc = certified_accuracy(clf, X, y, [0.0, 0.5, 1e9])
+    >>> acc.shape, bool(acc[0] == clf.score(X, y)), float(acc[2])
+    ((3,), True, 0.0)
+    """
+    if not hasattr(estimator, "certified_radius"):
+        raise TypeError(
+            f"certified_accuracy needs an estimator with a certified_radius method, got "
+            f"{type(estimator).__name__}"
+        )
+    eps_array = np.asarray(eps, dtype=float)
+    if eps_array.size == 0 or not np.all(np.isfinite(eps_array)) or np.any(eps_array < 0):
+        raise ValueError(f"eps must be finite and >= 0, got {eps!r}")
+    y = np.asarray(y).reshape(-1)
+    predicted = np.asarray(estimator.predict(X)).reshape(-1)
+    if predicted.shape[0] != y.shape[0]:
+        raise ValueError(
+            f"X and y have inconsistent numbers of samples: {predicted.shape[0]} and "
+            f"{y.shape[0]}"
+        )
+    correct = predicted == y
+    radius = np.asarray(estimator.certified_radius(X), dtype=float)
+    counts = (correct[:, None] & (radius[:, None] >= eps_array.reshape(1, -1))).mean(axis=0)
+    return float(counts[0]) if eps_array.ndim == 0 else counts.reshape(eps_array.shape)

@@ -1,0 +1,523 @@
+r"""The Lipschitz-margin head: log-loss with margins that certify an ℓ2 radius.
+
+Tsuzuku, Sato & Sugiyama (2018), "Lipschitz-margin training": if the features
+``Φ`` are ``L``-Lipschitz, a sample is certified at radius ``ε`` when its score
+gaps satisfy ``z_y − z_j ≥ ε L ‖w_y − w_j‖₂`` for every ``j ≠ y``. Training
+adds that margin to every non-target score before the softmax. For fixed
+features this is still an exact convex problem in ``(W, b)``:
+
+.. math::
+
+    p^*(\Phi) = \min_{W, b, z}\; \sum_i w_i \Big[\log \sum_j
+        \exp\big(z_{ij} + c\, \|w_{y_i} - w_j\|_2\big) - z_{i y_i}\Big]
+    \quad\text{s.t.}\quad \Phi W + \mathbf 1 b^\top - z = 0 \;\; (\nu),
+    \qquad W \in C,
+
+with ``c = ε L`` (``‖w_y − w_y‖ = 0``): a log-sum-exp of convex terms. For
+binary targets ``s = ±1`` and one score (the second class's column fixed at
+0) the same construction gives ``log(1 + exp(−s z + c ‖w‖₂))``. The margin
+depends on ``W`` only, not on ``z``, so the dual of the ``"scores"``
+constraint is still ``ν_i = w_i ∂ℓ/∂z_i`` and ``∇_Φ p* = ν Wᵀ`` (the
+envelope gradient that trains the hidden layers) is unchanged.
+
+:class:`LipschitzMarginHead` defines the problem in CVXPY (compiled once per
+shape, with parameters for the data) and solves it with a fast exact solver
+where it can: the objective is smooth wherever the columns ``w_k`` are
+pairwise distinct (``w ≠ 0`` for binary targets), so L-BFGS minimises it
+(with an :class:`~cvxdual.sets.L2Ball`, on the sphere ``W = r V / ‖V‖``); the
+result is returned only if it satisfies the KKT conditions to a relative
+``1e-7`` (``λ ≥ 0`` the dual of the ball), otherwise CVXPY solves the problem.
+"""
+
+from __future__ import annotations
+
+import logging
+import numbers
+
+import cvxpy as cp
+import numpy as np
+import scipy.optimize
+from scipy.special import expit
+
+from . import _solvers
+from .exceptions import SolverError
+from .heads import HeadSolution
+from .losses import get_loss
+from .sets import ConvexSet, L2Ball
+
+__all__ = ["LipschitzMarginHead"]
+
+logger = logging.getLogger(__name__)
+
+_LOSSES = ("logistic", "multinomial")
+_KKT_RTOL = 1e-7  # relative KKT residual a fast solution must reach to be returned
+_LBFGS_MEMORY = 30  # L-BFGS correction pairs
+_LBFGS_MAX_ITER = 5_000  # L-BFGS iterations per run
+_LBFGS_RESTARTS = 4  # runs from the last iterate (fresh memory) before giving up
+# Largest n_samples * n_features for which the CVXPY problem keeps Phi as a parameter.
+_DPP_MAX_ENTRIES = 20_000
+# Clarabel settings tried when its standard ones stop at "AlmostSolved".
+_CLARABEL_RETRIES = (
+    {"tol_gap_abs": 1e-9, "tol_gap_rel": 1e-9, "tol_feas": 1e-9, "tol_ktratio": 1e-6,
+     "equilibrate_enable": False},
+    {"tol_gap_abs": 1e-8, "tol_gap_rel": 1e-8, "tol_feas": 1e-9, "tol_ktratio": 1e-6,
+     "presolve_enable": False},
+)
+# Columns closer than this (relative to the largest) make the objective
+# non-smooth at the solution: the fast solver then defers to CVXPY.
+_KINK_RTOL = 1e-6
+
+
+def _pair_matrix(K: int) -> tuple[np.ndarray, np.ndarray]:
+    """``E`` (K, P) with columns ``e_k − e_j`` (k < j) and ``S`` (K², P) summing them into M."""
+    pairs = [(k, j) for k in range(K) for j in range(k + 1, K)]
+    E = np.zeros((K, len(pairs)))
+    S = np.zeros((K * K, len(pairs)))
+    for p, (k, j) in enumerate(pairs):
+        E[k, p], E[j, p] = 1.0, -1.0
+        S[k * K + j, p] = S[j * K + k, p] = 1.0  # row-major vec of M
+    return E, S
+
+
+def _solve(problem, solver, what) -> str:
+    """``_solvers.solve``, then Clarabel with the settings this problem needs.
+
+    The pair-distance cones next to the exponential cones leave Clarabel one
+    step short of its 1e-10 defaults on many instances ("AlmostSolved"), at a
+    solution that already agrees with SCS and the fast solver to ~1e-9; these
+    settings let it certify such a point as optimal.
+    """
+    try:
+        return _solvers.solve(problem, solver, what=what)
+    except SolverError:
+        if solver not in (None, "CLARABEL") or "CLARABEL" not in _solvers.installed_solvers():
+            raise
+        for options in _CLARABEL_RETRIES:
+            try:
+                return _solvers.solve(problem, "CLARABEL", what=what, solver_options=options)
+            except SolverError:
+                continue
+        raise
+
+
+class _Compiled:
+    """The CVXPY definition for one shape ``(n, d, K)`` and margin ``c``."""
+
+    def __init__(self, loss: str, margin: float, constraint, fit_intercept, n, d, K, Phi=None):
+        self.W = cp.Variable((d, K), name="W")
+        self.z = cp.Variable((n, K), name="z")
+        self.Phi = cp.Parameter((n, d), name="Phi") if Phi is None else cp.Constant(Phi)
+        self.w = cp.Parameter(n, nonneg=True, name="w")
+        scores = self.Phi @ self.W
+        self.b = cp.Variable(K, name="b") if fit_intercept else None
+        if fit_intercept:
+            scores = scores + np.ones((n, 1)) @ cp.reshape(self.b, (1, K), order="C")
+        if loss == "multinomial":
+            # Y (one-hot, nonneg) @ M picks row y_i of the margin matrix M_kj = c ‖w_k − w_j‖.
+            self.Y = cp.Parameter((n, K), nonneg=True, name="Y")
+            self.w_y = cp.Parameter((n, K), name="w_y")
+            E, S = _pair_matrix(K)
+            augmented = self.z
+            constraints = []
+            if E.shape[1]:
+                # DPP allows a parameter times an affine expression only: the pair
+                # distances enter through an epigraph variable T ≥ ‖w_k − w_j‖,
+                # tight at the optimum (the objective increases in T).
+                T = cp.Variable(E.shape[1], name="T")
+                constraints.append(cp.norm(self.W @ E, 2, axis=0) <= T)
+                M = cp.reshape(S @ T, (K, K), order="C")
+                # ... and the augmented scores through a variable, as a weight
+                # parameter may not multiply a parameter-dependent expression.
+                augmented = cp.Variable((n, K), name="augmented")
+                constraints.append(augmented == self.z + margin * (self.Y @ M))
+            objective = cp.sum(
+                cp.multiply(self.w, cp.log_sum_exp(augmented, axis=1))
+            ) - cp.sum(cp.multiply(self.w_y, self.z))
+        else:
+            constraints = []
+            self.s = cp.Parameter((n, 1), name="s")
+            # the same two auxiliary variables as above, for DPP
+            t = cp.Variable(name="t")
+            m = cp.Variable((n, 1), name="augmented")
+            constraints += [
+                cp.norm(self.W, "fro") <= t,
+                m == margin * t - cp.multiply(self.s, self.z),
+            ]
+            objective = cp.sum(cp.multiply(cp.reshape(self.w, (n, 1), order="C"), cp.logistic(m)))
+        self.scores = scores - self.z == 0
+        self.set_constraints = {} if constraint is None else constraint.constraints(self.W)
+        self.problem = cp.Problem(
+            cp.Minimize(objective), [self.scores, *self.set_constraints.values(), *constraints]
+        )
+        if not self.problem.is_dcp(dpp=True):  # pragma: no cover - a bug, not user input
+            raise ValueError(f"The Lipschitz-margin head with {constraint!r} is not DPP.")
+
+    def solve(self, Phi, Y, weights, solver, what) -> HeadSolution:
+        if isinstance(self.Phi, cp.Parameter):
+            self.Phi.value = Phi
+        self.w.value = weights
+        if hasattr(self, "Y"):
+            self.Y.value = Y
+            self.w_y.value = weights[:, None] * Y
+        else:
+            self.s.value = Y
+        used = _solve(self.problem, solver, what)
+        K = self.W.shape[1]
+        intercept = np.zeros(K) if self.b is None else np.asarray(self.b.value, dtype=float)
+        return HeadSolution(
+            coef=np.array(self.W.value, dtype=float),
+            intercept=intercept.reshape(K).copy(),
+            objective=float(self.problem.value),
+            duals={key: _solvers.dual_value(c) for key, c in self.set_constraints.items()},
+            sample_duals=np.array(self.scores.dual_value, dtype=float).reshape(-1, K),
+            status="optimal",
+            method="cvxpy",
+            n_iter=int(getattr(self.problem.solver_stats, "num_iters", None) or 1),
+            solver=used,
+        )
+
+
+class _MarginObjective:
+    """Value, gradient and sample duals of the margin log-loss at ``Θ = [W; b]``."""
+
+    def __init__(self, loss: str, margin: float, Phi, Y, weights, fit_intercept):
+        self.multinomial = loss == "multinomial"
+        self.c = margin
+        self.Phi, self.Y, self.w = Phi, Y, weights
+        self.fit_intercept = fit_intercept
+        self.d, self.K = Phi.shape[1], Y.shape[1]
+        self.n_eval = 0
+
+    def split(self, x):
+        W = x[: self.d * self.K].reshape(self.d, self.K)
+        b = x[self.d * self.K :] if self.fit_intercept else np.zeros(self.K)
+        return W, b
+
+    def evaluate(self, W, b):
+        """Return ``(f, ∇_W f, ∇_b f, ν, smooth)``; ``smooth`` is False at a kink."""
+        self.n_eval += 1
+        z = self.Phi @ W + b
+        if not self.multinomial:
+            norm = float(np.linalg.norm(W))
+            m = -self.Y * z + self.c * norm
+            value = float(self.w @ np.logaddexp(0.0, m[:, 0]))
+            sigma = self.w[:, None] * expit(m)
+            nu = -self.Y * sigma
+            gW = self.Phi.T @ nu
+            smooth = self.c == 0 or norm > 0
+            if self.c > 0 and norm > 0:
+                gW = gW + (self.c * float(sigma.sum()) / norm) * W
+            return value, gW, nu.sum(axis=0), nu, smooth
+        diff = W[:, :, None] - W[:, None, :]
+        D = np.sqrt(np.einsum("dkj,dkj->kj", diff, diff))
+        u = z + self.c * (self.Y @ D)
+        # log-sum-exp and softmax from one exponential (scipy's logsumexp costs
+        # more than the rest of the evaluation)
+        top = u.max(axis=1, keepdims=True)
+        P = np.exp(u - top)
+        total = P.sum(axis=1, keepdims=True)
+        P /= total
+        lse = np.log(total[:, 0]) + top[:, 0]
+        value = float(self.w @ (lse - np.einsum("ik,ik->i", self.Y, z)))
+        nu = self.w[:, None] * (P - self.Y)
+        gW = self.Phi.T @ nu
+        smooth = True
+        if self.c > 0:
+            Q = self.c * (self.Y.T @ (self.w[:, None] * P))  # Q_kj = c Σ_{y_i=k} w_i p_ij
+            A = Q + Q.T
+            np.fill_diagonal(A, 0.0)
+            scale = max(float(D.max()), 1e-300)
+            kink = (D <= _KINK_RTOL * scale) & (A > 0)
+            smooth = not np.any(kink)
+            A = np.divide(A, D, out=np.zeros_like(A), where=D > 0)
+            # Σ_kj Q_kj ∇‖w_k − w_j‖ = W (diag(A 1) − A), a graph Laplacian
+            gW = gW + W @ (np.diag(A.sum(axis=1)) - A)
+        return value, gW, nu.sum(axis=0), nu, smooth
+
+
+def _lbfgs(fun, x0, gtol):
+    result = scipy.optimize.minimize(
+        fun, x0, jac=True, method="L-BFGS-B",
+        options={"maxiter": _LBFGS_MAX_ITER, "maxcor": _LBFGS_MEMORY, "ftol": 0.0,
+                 "gtol": gtol},
+    )
+    return result.x, int(result.nit)
+
+
+class LipschitzMarginHead:
+    """Exact solver of the Lipschitz-margin log-loss head (Tsuzuku et al., 2018).
+
+    Solves ``min Σ_i w_i [logsumexp_j(z_ij + c ‖w_{y_i} − w_j‖₂) − z_{i y_i}]``
+    (binary: ``Σ_i w_i log(1 + exp(−s_i z_i + c ‖w‖₂))``) over ``(W, b)`` with
+    ``z = Φ W + b`` and ``W ∈ constraint``; see :mod:`cvxdual._margin_head`.
+    With ``c = ε L`` for features that are ``L``-Lipschitz in the input, the
+    loss pushes every sample towards a certified ℓ2 radius ``ε``.
+
+    Parameters
+    ----------
+    loss : {"logistic", "multinomial"}
+        Binary (targets ±1, one score) or multiclass (labels ``0..K−1``).
+    margin : float
+        ``c ≥ 0``, the score margin per unit of ``‖w_y − w_j‖₂``; 0 gives the
+        plain log-loss.
+    constraint : ConvexSet or None, default=None
+        Set of the coefficients ``W`` (never modified).
+    fit_intercept : bool, default=True
+        Fit an unconstrained intercept.
+    solver : str, default="auto"
+        ``"auto"``: the fast solver (no constraint or an
+        :class:`~cvxdual.sets.L2Ball`) with CVXPY when it cannot certify its
+        answer; ``"fast"``: the fast solver only; ``"cvxpy"``: CVXPY with the
+        default solver order; a CVXPY solver name: that solver only.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from cvxdual._margin_head import LipschitzMarginHead
+    >>> from cvxdual.sets import L2Ball
+    >>> rng = np.random.default_rng(0)
+    >>> Phi = rng.normal(size=(30, 3))
+    >>> y = np.argmax(Phi, axis=1)
+    >>> fast = LipschitzMarginHead("multinomial", 0.5, L2Ball(2.0)).solve(Phi, y)
+    >>> exact = LipschitzMarginHead("multinomial", 0.5, L2Ball(2.0), solver="cvxpy").solve(Phi, y)
+    >>> fast.method, bool(abs(fast.objective - exact.objective) < 1e-6)
+    ('lbfgs-margin-l2', True)
+    >>> bool(np.allclose(fast.sample_duals, exact.sample_duals, atol=1e-6))
+    True
+    """
+
+    def __init__(self, loss, margin, constraint=None, *, fit_intercept=True, solver="auto"):
+        self.loss = get_loss(loss)
+        if self.loss.name not in _LOSSES:
+            raise ValueError(f"loss must be one of {_LOSSES}, got {loss!r}")
+        if (
+            isinstance(margin, bool)
+            or not isinstance(margin, numbers.Real)
+            or not np.isfinite(margin)
+            or margin < 0
+        ):
+            raise ValueError(f"margin must be a finite number >= 0, got {margin!r}")
+        self.margin = float(margin)
+        if constraint is not None and not isinstance(constraint, ConvexSet):
+            raise ValueError(
+                f"constraint must be a cvxdual.sets.ConvexSet or None, got {constraint!r}"
+            )
+        self.constraint = constraint
+        self.fit_intercept = bool(fit_intercept)
+        if not isinstance(solver, str):
+            raise ValueError(f"solver must be a string, got {solver!r}")
+        words = ("auto", "fast", "cvxpy")
+        self.solver = solver.lower() if solver.lower() in words else _solvers.check_solver(solver)
+        if self.solver == "fast" and not self.has_fast_solver:
+            raise ValueError(
+                f"solver='fast' needs no constraint or an L2Ball, got {constraint!r}"
+            )
+        self._compiled: dict[tuple[int, int, int], _Compiled] = {}
+
+    @property
+    def has_fast_solver(self) -> bool:
+        """Whether the constraint has a fast exact solver (None or an ``L2Ball``)."""
+        return self.constraint is None or type(self.constraint) is L2Ball
+
+    def __repr__(self) -> str:
+        return (
+            f"LipschitzMarginHead({self.loss.name!r}, margin={self.margin!r}, "
+            f"constraint={self.constraint!r})"
+        )
+
+    def _validate(self, features, y, sample_weight):
+        Phi = np.array(features, dtype=float)
+        if Phi.ndim != 2 or Phi.size == 0 or not np.all(np.isfinite(Phi)):
+            raise ValueError(
+                f"features must be a non-empty finite 2-D array, got shape {Phi.shape}"
+            )
+        n = Phi.shape[0]
+        Y = self.loss.encode_targets(y)
+        if Y.shape[0] != n:
+            raise ValueError(f"y has {Y.shape[0]} samples but features has {n}")
+        weights = np.full(n, 1.0 / n) if sample_weight is None else np.array(
+            sample_weight, dtype=float
+        ).reshape(-1)
+        if weights.shape != (n,) or not np.all(np.isfinite(weights)) or np.any(weights < 0):
+            raise ValueError(
+                f"sample_weight must hold {n} finite non-negative numbers, got shape "
+                f"{weights.shape}"
+            )
+        if weights.max() <= 0:
+            raise ValueError("sample_weight must have a positive sum, got all zeros")
+        weights = weights / weights.max()
+        weights = weights / weights.sum()
+        if self.constraint is not None:
+            self.constraint.check_shape((Phi.shape[1], Y.shape[1]))
+        return Phi, Y, weights
+
+    def compiled(self, n: int, d: int, K: int) -> _Compiled:
+        """Return the CVXPY problem for ``(n, d, K)``, built once."""
+        key = (n, d, K)
+        if key not in self._compiled:
+            self._compiled[key] = _Compiled(
+                self.loss.name, self.margin, self.constraint, self.fit_intercept, n, d, K
+            )
+        return self._compiled[key]
+
+    def solve(self, features, y, sample_weight=None, warm_start=None) -> HeadSolution:
+        """Solve the head problem for ``features`` and ``y``; return a :class:`HeadSolution`.
+
+        Parameters
+        ----------
+        features : array-like of shape (n_samples, n_features)
+            ``Phi``.
+        y : array-like of shape (n_samples,)
+            ±1 (logistic) or labels ``0..K−1`` (multinomial).
+        sample_weight : array-like of shape (n_samples,), optional
+            Non-negative weights; the objective is their normalised weighted mean.
+        warm_start : HeadSolution, optional
+            A previous solution; the fast solver starts from it.
+
+        Returns
+        -------
+        HeadSolution
+            ``duals`` holds the constraint's duals, ``sample_duals`` the dual
+            ``ν`` of the scores constraint; ``method`` is ``"lbfgs-margin"``,
+            ``"lbfgs-margin-l2"`` or ``"cvxpy"``.
+        """
+        Phi, Y, weights = self._validate(features, y, sample_weight)
+        n, d = Phi.shape
+        K = Y.shape[1]
+        if self.solver in ("auto", "fast") and self.has_fast_solver:
+            try:
+                with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                    solution = self._solve_fast(Phi, Y, weights, warm_start)
+            except (ArithmeticError, np.linalg.LinAlgError) as exc:
+                logger.info("fast margin-head solver failed (%s)", exc)
+                solution = None
+            if solution is not None:
+                return solution
+            if self.solver == "fast":
+                raise SolverError(
+                    f"The fast solver could not certify the solution of {self!r} (a kink "
+                    "of the margin at the solution, or no convergence)."
+                )
+            logger.info("fast margin-head solver did not certify; solving the CVXPY problem")
+        solver = None if self.solver in ("auto", "fast", "cvxpy") else self.solver
+        if n * d <= _DPP_MAX_ENTRIES:
+            problem = self.compiled(n, d, K)
+        else:
+            # As NormBoundedHead: DPP compilation with a large parameter Phi is far
+            # slower than a fresh build and runs out of memory (exponential cones).
+            problem = _Compiled(
+                self.loss.name, self.margin, self.constraint, self.fit_intercept, n, d, K, Phi
+            )
+        return problem.solve(Phi, Y, weights, solver, f"{self!r} problem")
+
+    # -- the fast solver -------------------------------------------------
+
+    def _start(self, f: _MarginObjective, warm_start):
+        d, K = f.d, f.K
+        if (
+            isinstance(warm_start, HeadSolution)
+            and warm_start.coef.shape == (d, K)
+            and np.any(warm_start.coef)
+        ):
+            return np.asarray(warm_start.coef, float), np.asarray(warm_start.intercept, float)
+        # The plain log-loss's steepest descent from 0: distinct columns when the
+        # class means of the features differ.
+        target = f.Y if not f.multinomial else f.Y - 1.0 / K
+        W = f.Phi.T @ (f.w[:, None] * target)
+        b = np.zeros(K)
+        if f.multinomial:
+            b = np.log(np.maximum(f.w @ f.Y, 1e-300))
+            b -= b.mean()
+        return W, b
+
+    def _solve_fast(self, Phi, Y, weights, warm_start) -> HeadSolution | None:
+        original = _MarginObjective(
+            self.loss.name, self.margin, Phi, Y, weights, self.fit_intercept
+        )
+        W, b = self._start(original, warm_start)
+        if not np.any(W) or not np.all(np.isfinite(W)):
+            return None
+        # Iterate on centred features (z = (Φ − m) W + b + m W, the intercept
+        # absorbing m W): far better conditioned for non-negative (relu)
+        # features; the KKT conditions are checked in the original coordinates.
+        mean = weights @ Phi if self.fit_intercept else np.zeros(Phi.shape[1])
+        f = _MarginObjective(
+            self.loss.name, self.margin, Phi - mean, Y, weights, self.fit_intercept
+        )
+        b = b + mean @ W
+        radius = None if self.constraint is None else float(self.constraint.radius)
+        d, K = f.d, f.K
+        nW = d * K
+
+        def pack(W, b):
+            return np.concatenate([W.ravel(), b]) if self.fit_intercept else W.ravel()
+
+        def free(x):
+            value, gW, gb, _, _ = f.evaluate(*f.split(x))
+            return value, pack(gW, gb)
+
+        def sphere(x):
+            V = x[:nW]
+            nv = float(np.linalg.norm(V))
+            U = V / nv
+            value, gW, gb, _, _ = f.evaluate(radius * U.reshape(d, K), f.split(x)[1])
+            g = gW.ravel()
+            return value, pack(((radius / nv) * (g - U * float(U @ g))).reshape(d, K), gb)
+
+        def to_sphere(x):
+            x = x.copy()
+            x[:nW] *= radius / np.linalg.norm(x[:nW])
+            return x
+
+        x = pack(W, b)
+        n_iter = 0
+        # L-BFGS stops on the largest gradient entry; the KKT test below is on
+        # the 2-norm, relative to the gradient scale max|Φ| Σ|ν|.
+        nu = f.evaluate(W, b)[3]
+        gtol = _KKT_RTOL * float(np.abs(Phi).max()) * float(np.abs(nu).sum()) / np.sqrt(x.size)
+        binding = radius is not None and (
+            np.linalg.norm(W) >= radius * (1 - 1e-9)
+            or getattr(warm_start, "duals", {}).get("norm", 0.0) > 0
+            or warm_start is None
+        )
+        for _ in range(_LBFGS_RESTARTS):
+            if binding:
+                x = x.copy()
+                x[:nW] /= np.linalg.norm(x[:nW])  # ‖V‖ = 1 keeps the sphere well scaled
+                x, it = _lbfgs(sphere, x, gtol)
+                x = to_sphere(x)
+            else:
+                x, it = _lbfgs(free, x, gtol)
+            n_iter += it
+            Wx, bx = f.split(x)
+            bx = bx - mean @ Wx
+            value, gW, gb, nu, smooth = original.evaluate(Wx, bx)
+            if not smooth:
+                return None
+            lam = 0.0
+            if binding:
+                lam = -float(np.sum(gW * Wx)) / radius
+                if lam < 0:  # the bound does not bind: minimise f itself
+                    binding = False
+                    continue
+                gW = gW + (lam / radius) * Wx
+            elif radius is not None and np.linalg.norm(Wx) > radius:
+                binding = True
+                continue
+            scale = float(np.abs(Phi).max()) * float(np.abs(nu).sum()) + lam + 1e-300
+            residual = max(float(np.linalg.norm(gW)), float(np.linalg.norm(gb)))
+            if residual <= _KKT_RTOL * scale:
+                if f.multinomial and self.fit_intercept:
+                    bx = bx - bx.mean()  # z is invariant to a common shift of b
+                return HeadSolution(
+                    coef=Wx.copy(),
+                    intercept=bx.copy(),
+                    objective=value,
+                    duals={} if radius is None else {"norm": lam},
+                    sample_duals=nu,
+                    status="optimal",
+                    method="lbfgs-margin" + ("" if radius is None else "-l2"),
+                    n_iter=n_iter,
+                )
+        return None
+
