@@ -13,7 +13,6 @@ from sklearn.utils._param_validation import InvalidParameterError
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from cvxdual import FairLinearClassifier, FairLinearRegressor, NormBoundedLinearClassifier
-from cvxdual._fair_head import FairHead
 from cvxdual.exceptions import InfeasibleSetError
 from cvxdual.fairness import (
     BoundedGroupLoss,
@@ -21,6 +20,7 @@ from cvxdual.fairness import (
     EqualOpportunity,
     encode_groups,
 )
+from cvxdual.heads._fair import FairHead
 from cvxdual.losses import get_loss
 from cvxdual.sets import L1Ball, L2Ball
 

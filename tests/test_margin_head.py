@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from scipy.special import logsumexp
 
-from cvxdual._margin_head import LipschitzMarginHead
 from cvxdual.exceptions import SolverError
 from cvxdual.heads import HeadSolution, NormBoundedHead
+from cvxdual.heads._margin import LipschitzMarginHead
 from cvxdual.sets import L1Ball, L2Ball
 from cvxdual.verify import finite_difference
 

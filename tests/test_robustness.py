@@ -315,7 +315,7 @@ def test_lipschitz_bound_function():
 
 
 def test_margin_head_uses_the_product_of_the_layer_bounds():
-    from cvxdual._margin_head import LipschitzMarginHead
+    from cvxdual.heads._margin import LipschitzMarginHead
 
     clf, _, _ = _fit("logistic", constraint=[SpectralBall(2.0), MaxNorm(1.0)],
                      lipschitz_margin=0.5, max_iter=3)

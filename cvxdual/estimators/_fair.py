@@ -5,7 +5,7 @@ r"""Linear models under a group-fairness constraint, with its exact multipliers.
 .. math:: \min_{W, b} \; \sum_i w_i \, \ell(W^\top x_i + b, y_i)
           \quad \text{s.t.} \quad \text{fairness}(z) \le 0, \quad \|W\| \le r \text{ (optional)}
 
-through :class:`cvxdual._fair_head.FairHead`, whose CVXPY problem is the
+through :class:`cvxdual.heads._fair.FairHead`, whose CVXPY problem is the
 definition (see :mod:`cvxdual.fairness`). One deterministic model meets the
 bound on the training data, and ``duals_`` prices it: ``∂ objective_ / ∂δ =
 −Σ (duals_["upper"] + duals_["lower"])``.
@@ -29,8 +29,8 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, validate_data
 
-from .._fair_head import FairHead
 from ..fairness import FairnessConstraint, encode_groups
+from ..heads._fair import FairHead
 from ._base import BALLS, ScoresClassifierMixin, SolverOptions, make_ball
 from ._linear import (
     _CLASSIFIER_LOSSES,

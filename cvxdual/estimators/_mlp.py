@@ -28,16 +28,16 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from .._fair_head import FairHead
 from .._lipschitz import (
     ACTIVATION_LIPSCHITZ,
     certified_radius_from_scores,
     lipschitz_bound,
     spectral_norm_bound,
 )
-from .._margin_head import LipschitzMarginHead
 from ..fairness import FairnessConstraint, encode_groups
 from ..heads import NormBoundedHead
+from ..heads._fair import FairHead
+from ..heads._margin import LipschitzMarginHead
 from ..network import ACTIVATIONS, SGD, Adam, forward, init_params
 from ..sets import ConvexSet
 from ..training import check_layer_constraints, train
@@ -378,7 +378,7 @@ class ConstrainedMLPClassifier(ScoresClassifierMixin, _BaseConstrainedMLP):
         softmax (binary: ``ε L ‖w‖₂`` to ``−s z``), with ``L`` the product of
         the hidden layers' spectral-norm *bounds* (their sets' radii) times
         the activation constants, a constant, so the head stays an exact
-        convex problem (:class:`cvxdual._margin_head.LipschitzMarginHead`).
+        convex problem (:class:`cvxdual.heads._margin.LipschitzMarginHead`).
         A sample with zero margin loss is certified at radius ``ε`` (see
         :meth:`certified_radius`). Larger ``ε`` trades clean accuracy for
         certified accuracy at radii near ``ε``; too large an ``ε`` collapses

@@ -40,13 +40,13 @@ import numpy as np
 import scipy.linalg
 import scipy.optimize
 
-from . import _solvers
-from ._validation import check_finite_array
-from .exceptions import InfeasibleSetError, SolverError
-from .fairness import FairnessConstraint, encode_groups
-from .heads import HeadSolution
-from .losses import Loss, get_loss
-from .sets import ConvexSet, L2Ball
+from .. import _solvers
+from .._validation import check_finite_array
+from ..exceptions import InfeasibleSetError, SolverError
+from ..fairness import FairnessConstraint, encode_groups
+from ..losses import Loss, get_loss
+from ..sets import ConvexSet, L2Ball
+from ._solution import HeadSolution
 
 __all__ = ["FairHead"]
 
@@ -419,7 +419,7 @@ class FairHead:
     Examples
     --------
     >>> import numpy as np
-    >>> from cvxdual._fair_head import FairHead
+    >>> from cvxdual.heads._fair import FairHead
     >>> from cvxdual.fairness import DemographicParity
     >>> rng = np.random.default_rng(0)
     >>> Phi = rng.normal(size=(50, 2))

@@ -39,11 +39,11 @@ import numpy as np
 import scipy.optimize
 from scipy.special import expit
 
-from . import _solvers
-from .exceptions import SolverError
-from .heads import HeadSolution
-from .losses import get_loss
-from .sets import ConvexSet, L2Ball
+from .. import _solvers
+from ..exceptions import SolverError
+from ..losses import get_loss
+from ..sets import ConvexSet, L2Ball
+from ._solution import HeadSolution
 
 __all__ = ["LipschitzMarginHead"]
 
@@ -249,7 +249,7 @@ class LipschitzMarginHead:
 
     Solves ``min Σ_i w_i [logsumexp_j(z_ij + c ‖w_{y_i} − w_j‖₂) − z_{i y_i}]``
     (binary: ``Σ_i w_i log(1 + exp(−s_i z_i + c ‖w‖₂))``) over ``(W, b)`` with
-    ``z = Φ W + b`` and ``W ∈ constraint``; see :mod:`cvxdual._margin_head`.
+    ``z = Φ W + b`` and ``W ∈ constraint``; see :mod:`cvxdual.heads._margin`.
     With ``c = ε L`` for features that are ``L``-Lipschitz in the input, the
     loss pushes every sample towards a certified ℓ2 radius ``ε``.
 
@@ -273,7 +273,7 @@ class LipschitzMarginHead:
     Examples
     --------
     >>> import numpy as np
-    >>> from cvxdual._margin_head import LipschitzMarginHead
+    >>> from cvxdual.heads._margin import LipschitzMarginHead
     >>> from cvxdual.sets import L2Ball
     >>> rng = np.random.default_rng(0)
     >>> Phi = rng.normal(size=(30, 3))
