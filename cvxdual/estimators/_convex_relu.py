@@ -16,6 +16,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from .._threads import limit_competing_blas
 from ..convex_relu import (
     AUTO_CVXPY_SIZE,
     DEFAULT_MAX_ITER,
@@ -200,6 +201,7 @@ class ConvexReLURegressor(RegressorMixin, _BaseConvexReLU):
     1.0
     """
 
+    @limit_competing_blas
     def fit(self, X, y):
         """Fit the network; returns ``self``.
 
@@ -316,6 +318,7 @@ class ConvexReLUClassifier(ClassifierMixin, _BaseConvexReLU):
                          solver=solver, max_iter=max_iter, tol=tol, random_state=random_state)
         self.loss = loss
 
+    @limit_competing_blas
     def fit(self, X, y):
         """Fit the network(s); returns ``self``.
 

@@ -31,6 +31,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
+from .._threads import limit_competing_blas
 from ..heads import HeadSolution, NormBoundedHead
 from ..sets import L1Ball, L2Ball, LinfBall
 
@@ -181,6 +182,7 @@ class NormBoundedLinearRegressor(RegressorMixin, _NormBoundedLinearModel):
         return tags
 
     @_fit_context(prefer_skip_nested_validation=True)
+    @limit_competing_blas
     def fit(self, X, y, sample_weight=None):
         """Fit the bounded least-squares model.
 
@@ -330,6 +332,7 @@ class NormBoundedLinearClassifier(ClassifierMixin, _NormBoundedLinearModel):
         self.max_iter = max_iter
 
     @_fit_context(prefer_skip_nested_validation=True)
+    @limit_competing_blas
     def fit(self, X, y, sample_weight=None):
         """Fit the bounded linear classifier.
 

@@ -24,6 +24,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
+from .._threads import limit_competing_blas
 from ..heads import NormBoundedHead
 from ..network import ACTIVATIONS, SGD, Adam, forward, init_params
 from ..sets import ConvexSet, L1Ball, L2Ball, LinfBall
@@ -413,6 +414,7 @@ class ConstrainedMLPClassifier(ClassifierMixin, _BaseConstrainedMLP):
         self.head_solve_every = head_solve_every
 
     @_fit_context(prefer_skip_nested_validation=True)
+    @limit_competing_blas
     def fit(self, X, y):
         """Fit the network to ``(X, y)``.
 
@@ -621,6 +623,7 @@ class ConstrainedMLPRegressor(RegressorMixin, _BaseConstrainedMLP):
         self.head_solve_every = head_solve_every
 
     @_fit_context(prefer_skip_nested_validation=True)
+    @limit_competing_blas
     def fit(self, X, y):
         """Fit the network to ``(X, y)``.
 
