@@ -7,18 +7,20 @@ and head solves), so with default settings both pools spin at once and fight
 over the cores: the digits MLP fit took 20 s instead of 0.8 s on a 2-core
 machine (issue 10). Limiting either pool to one thread removes the fight.
 
-We limit the pool that is *not* NumPy's: the large products (minibatch
-forward/backward, the head's scores and gradients over all rows, multinomial
-Hessian blocks) are NumPy's and keep all its threads, which matter on a
-many-core machine at 10^5-10^6 rows; SciPy's calls inside the loops are
-LAPACK/BLAS on small matrices (64 x 64 eigenproblems, (pK) x (pK) Cholesky and
-rank-2 updates) where threads do not pay. When NumPy and SciPy share one
-library (conda, MKL, a system OpenBLAS) there is one pool, nothing to fight
-and nothing is limited.
+Inside every ``fit`` (and :func:`cvxdual.training.train`) the pools that are
+*not* NumPy's run on one thread: SciPy's calls in the loops are LAPACK/BLAS on
+small matrices (64 x 64 eigenproblems, (pK) x (pK) Cholesky factors and rank-2
+updates) where threads do not pay. NumPy's pool keeps its threads where its
+products are large (data of at least :data:`NUMPY_SERIAL_BELOW` entries: the
+head's scores and gradients over 1e5-1e6 rows, which a many-core machine
+multithreads well) and is serial too for smaller data, where its spinning
+workers only take cores from the main thread. When NumPy and SciPy share one
+library (conda, MKL, a system OpenBLAS) there is one pool, nothing to fight,
+and only the size rule applies.
 
-The limit is process-wide (BLAS thread counts are global) and reference
-counted: the first of nested or concurrent ``fit`` calls sets it, the last one
-to leave restores the user's setting, also when a fit raises.
+The limits are process-wide (BLAS thread counts are global) and reference
+counted: the first of nested calls sets them, the last one to leave restores
+the user's setting, also when a fit raises.
 """
 
 from __future__ import annotations
@@ -32,73 +34,128 @@ from typing import TypeVar
 
 import numpy as np
 
-__all__ = ["limit_competing_blas", "serial_foreign_blas"]
+__all__ = ["NUMPY_SERIAL_BELOW", "limit_competing_blas", "serial_blas"]
 
 _F = TypeVar("_F", bound=Callable)
 
+#: NumPy's pool is made serial too when a fit's data has fewer entries than
+#: this: below it every product of the fit is small (digits: 1.2e5 entries,
+#: the 20,000-row benchmark: 7.5e5), NumPy's spinning workers only compete
+#: with the main thread (badly on a loaded machine: 200 s instead of 5 s for
+#: 10 digits epochs), and threads buy nothing; above it (1e5-1e6 rows) the
+#: products over all rows are where threads pay.
+NUMPY_SERIAL_BELOW = 1_000_000
+
+
+def _is_numpy_blas(controller, numpy_dir) -> bool:
+    # Wheels vendor NumPy's library under numpy.libs/ or numpy/.dylibs/, which
+    # both start with NumPy's package directory.
+    return os.path.realpath(controller.filepath).startswith(numpy_dir)
+
+
+class _SerialScope:
+    """Reference-counted "these pools run on one thread" for the main thread.
+
+    The first active scope sets the limit, the last one to leave restores
+    the previous counts (also on an exception). OpenBLAS ignores raising its
+    thread count from any thread but the main one, so scopes entered from
+    other threads leave the settings alone (they could not restore them).
+    """
+
+    def __init__(self, numpy_pool: bool):
+        self.numpy_pool = numpy_pool
+        self.depth = 0
+        self.limiter = None
+        self._controller = None
+
+    def controller(self):
+        if self._controller is None:
+            from threadpoolctl import ThreadpoolController
+
+            numpy_dir = os.path.dirname(os.path.realpath(np.__file__))
+            controller = ThreadpoolController()
+            blas = [c for c in controller.lib_controllers if c.user_api == "blas"]
+            numpy_blas = [c for c in blas if _is_numpy_blas(c, numpy_dir)]
+            if self.numpy_pool:
+                controller.lib_controllers = numpy_blas
+            else:
+                # NumPy's library not identified: one shared pool, or we cannot tell
+                controller.lib_controllers = (
+                    [c for c in blas if c not in numpy_blas] if numpy_blas else []
+                )
+            self._controller = controller
+        return self._controller
+
+    @contextlib.contextmanager
+    def __call__(self):
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        with _lock:
+            if self.depth == 0:
+                controller = self.controller()
+                self.limiter = controller.limit(limits=1) if controller.lib_controllers else None
+            self.depth += 1
+        try:
+            yield
+        finally:
+            with _lock:
+                self.depth -= 1
+                if self.depth == 0 and self.limiter is not None:
+                    self.limiter.restore_original_limits()
+                    self.limiter = None
+
+
 _lock = threading.Lock()
-_depth = 0
-_limiter = None
-_controller = None  # ThreadpoolController of the pools to limit (found once)
+_foreign = _SerialScope(numpy_pool=False)
+_numpy = _SerialScope(numpy_pool=True)
 
 
 def _foreign_blas():
-    """Controller of the BLAS pools loaded by neither NumPy nor its own library."""
-    global _controller
-    if _controller is None:
-        from threadpoolctl import ThreadpoolController
-
-        numpy_dir = os.path.dirname(os.path.realpath(np.__file__))
-        controller = ThreadpoolController()
-        blas = [c for c in controller.lib_controllers if c.user_api == "blas"]
-        # Wheels vendor NumPy's library under numpy.libs/ or numpy/.dylibs/, which
-        # both start with NumPy's package directory; everything else is another pool.
-        ours = [c for c in blas if os.path.realpath(c.filepath).startswith(numpy_dir)]
-        controller.lib_controllers = [c for c in blas if c not in ours] if ours else []
-        _controller = controller
-    return _controller
+    """Controller of the BLAS pools other than NumPy's (empty if NumPy's is not found)."""
+    return _foreign.controller()
 
 
 @contextlib.contextmanager
-def serial_foreign_blas():
-    """Context manager: BLAS pools other than NumPy's run on one thread inside it.
+def serial_blas(numpy: bool = False):
+    """Context manager: BLAS pools other than NumPy's (and NumPy's if ``numpy``) on one thread.
 
-    Re-entrant and safe across threads: the setting is made by the first
-    active context and the previous thread counts are restored when the last
-    one exits (also on an exception).
+    Re-entrant: the setting is made by the first active context and the
+    previous thread counts are restored when the last one exits (also on an
+    exception).
 
     Examples
     --------
     >>> from threadpoolctl import threadpool_info
-    >>> from cvxdual._threads import serial_foreign_blas
+    >>> from cvxdual._threads import serial_blas
     >>> before = [p["num_threads"] for p in threadpool_info()]
-    >>> with serial_foreign_blas():
+    >>> with serial_blas(numpy=True):
     ...     pass
     >>> [p["num_threads"] for p in threadpool_info()] == before
     True
     """
-    global _depth, _limiter
-    with _lock:
-        if _depth == 0:
-            controller = _foreign_blas()
-            _limiter = controller.limit(limits=1) if controller.lib_controllers else None
-        _depth += 1
-    try:
+    with _foreign(), (_numpy() if numpy else contextlib.nullcontext()):
         yield
-    finally:
-        with _lock:
-            _depth -= 1
-            if _depth == 0 and _limiter is not None:
-                _limiter.restore_original_limits()
-                _limiter = None
+
+
+def _n_entries(X) -> int:
+    shape = getattr(X, "shape", None)
+    if shape is None:
+        return 0
+    return int(np.prod(shape))
 
 
 def limit_competing_blas(func: _F) -> _F:
-    """Decorator: run ``func`` inside :class:`serial_foreign_blas`."""
+    """Decorator of ``fit(self, X, ...)``, ``train(X, ...)``: run it inside :func:`serial_blas`.
+
+    NumPy's pool is serial too when ``X`` has fewer than
+    :data:`NUMPY_SERIAL_BELOW` entries.
+    """
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
-        with serial_foreign_blas():
+        X = kwargs.get("X", next((a for a in args if hasattr(a, "shape")), None))
+        with serial_blas(numpy=_n_entries(X) < NUMPY_SERIAL_BELOW):
             return func(*args, **kwargs)
 
     return wrapper
