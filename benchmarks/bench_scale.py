@@ -142,10 +142,9 @@ def compare(name, sizes, kinds, repeats, epochs, threads):
         rows.append((n, np.median(t_o), np.median(t_s), f_o, f_s))
     if len(rows) > 1:
         ns = [r[0] for r in rows]
-        t_ours = _slope(ns, [r[1] for r in rows])
-        print(f"\ngrowth (slope of log y vs log n): time ours {t_ours:.2f}, sklearn {_slope(ns, [r[2] for r in rows]):.2f}; fit memory ours "
-              f"{_slope(ns, [max(r[3], 1) for r in rows]):.2f}, sklearn "
-              f"{_slope(ns, [max(r[4], 1) for r in rows]):.2f}")  # fmt: skip
+        slopes = [_slope(ns, [max(r[i], 1e-9) for r in rows]) for i in (1, 2, 3, 4)]
+        print("\ngrowth (slope of log y vs log n): time ours {:.2f}, sklearn {:.2f}; "
+              "fit memory ours {:.2f}, sklearn {:.2f}".format(*slopes))
 
 
 def main():
