@@ -39,12 +39,13 @@ __all__ = ["NUMPY_SERIAL_BELOW", "limit_competing_blas", "serial_blas"]
 _F = TypeVar("_F", bound=Callable)
 
 #: NumPy's pool is made serial too when a fit's data has fewer entries than
-#: this: below it every product of the fit is small (digits: 1.2e5 entries,
-#: the 20,000-row benchmark: 7.5e5), NumPy's spinning workers only compete
-#: with the main thread (badly on a loaded machine: 200 s instead of 5 s for
-#: 10 digits epochs), and threads buy nothing; above it (1e5-1e6 rows) the
-#: products over all rows are where threads pay.
-NUMPY_SERIAL_BELOW = 1_000_000
+#: this. Below it the products are small or memory-bound (the head's
+#: matrix-vector products over 20,000 x 50 rows, minibatches of 200 rows),
+#: threads buy little, and NumPy's spinning workers take the cores from the
+#: main thread: on the loaded 2-core machine the 20,000 x 50 bounded logistic
+#: fit took 5 s with two NumPy threads and 0.07 s with one. Above it (10^6 rows
+#: x 50) the products over all rows are where a many-core machine pays.
+NUMPY_SERIAL_BELOW = 10_000_000
 
 
 def _is_numpy_blas(controller, numpy_dir) -> bool:
