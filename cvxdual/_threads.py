@@ -1,4 +1,4 @@
-"""One BLAS thread pool in the hot loops: SciPy's own OpenBLAS runs serially inside them.
+"""BLAS thread limits inside ``fit``: never two spinning pools, threads only where they pay.
 
 NumPy and SciPy wheels each ship their own OpenBLAS, each with a pool of worker
 threads that keep spinning for a while after every call. A fit alternates
@@ -12,11 +12,11 @@ Inside every ``fit`` (and :func:`cvxdual.training.train`) the pools that are
 small matrices (64 x 64 eigenproblems, (pK) x (pK) Cholesky factors and rank-2
 updates) where threads do not pay. NumPy's pool keeps its threads where its
 products are large (data of at least :data:`NUMPY_SERIAL_BELOW` entries: the
-head's scores and gradients over 1e5-1e6 rows, which a many-core machine
-multithreads well) and is serial too for smaller data, where its spinning
-workers only take cores from the main thread. When NumPy and SciPy share one
-library (conda, MKL, a system OpenBLAS) there is one pool, nothing to fight,
-and only the size rule applies.
+head's scores and gradients over 10^6 rows) on a machine with at least
+:data:`NUMPY_THREADS_MIN_CORES` cores, which multithreads them well; otherwise it
+is serial too, as its spinning workers only take cores from the main thread.
+When NumPy and SciPy share one library (conda, MKL, a system OpenBLAS) there is
+one pool, nothing to fight, and only the size and core rules apply.
 
 The limits are process-wide (BLAS thread counts are global) and reference
 counted: the first of nested calls sets them, the last one to leave restores
@@ -46,6 +46,18 @@ _F = TypeVar("_F", bound=Callable)
 #: fit took 5 s with two NumPy threads and 0.07 s with one. Above it (10^6 rows
 #: x 50) the products over all rows are where a many-core machine pays.
 NUMPY_SERIAL_BELOW = 10_000_000
+
+#: ... and only on machines with at least this many cores: on 2 cores one
+#: spinning worker already halves the main thread's share (10^6 x 50 bounded
+#: logistic fit, same process: 6.8 s with NumPy's two threads, 2.6 s with one).
+NUMPY_THREADS_MIN_CORES = 8
+
+
+def _n_cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
 
 
 def _is_numpy_blas(controller, numpy_dir) -> bool:
@@ -150,13 +162,15 @@ def limit_competing_blas(func: _F) -> _F:
     """Decorator of ``fit(self, X, ...)``, ``train(X, ...)``: run it inside :func:`serial_blas`.
 
     NumPy's pool is serial too when ``X`` has fewer than
-    :data:`NUMPY_SERIAL_BELOW` entries.
+    :data:`NUMPY_SERIAL_BELOW` entries or the machine fewer than
+    :data:`NUMPY_THREADS_MIN_CORES` cores.
     """
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
         X = kwargs.get("X", next((a for a in args if hasattr(a, "shape")), None))
-        with serial_blas(numpy=_n_entries(X) < NUMPY_SERIAL_BELOW):
+        numpy = _n_entries(X) < NUMPY_SERIAL_BELOW or _n_cores() < NUMPY_THREADS_MIN_CORES
+        with serial_blas(numpy=numpy):
             return func(*args, **kwargs)
 
     return wrapper

@@ -76,11 +76,16 @@ def test_only_the_foreign_pools_are_serial_inside_and_restored_after(data):
 
 def test_numpy_keeps_its_threads_on_large_data(monkeypatch):
     monkeypatch.setattr(threads, "NUMPY_SERIAL_BELOW", 10)
+    monkeypatch.setattr(threads, "_n_cores", lambda: threads.NUMPY_THREADS_MIN_CORES)
     X = np.zeros((4, 5))
     seen = []
     threads.limit_competing_blas(lambda X: seen.append(_threads()))(X)
     for (path, api), n in seen[0].items():
         assert n == (1 if path in _limited(numpy=False) else _threads()[path, api])
+    # ... but not on a machine with few cores
+    monkeypatch.setattr(threads, "_n_cores", lambda: 2)
+    threads.limit_competing_blas(lambda X: seen.append(_threads()))(X)
+    assert all(seen[1][k] == 1 for k in seen[1] if k[0] in _limited())
 
 
 def test_settings_restored_when_fit_raises(data):
