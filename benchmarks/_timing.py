@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
+
+from threadpoolctl import threadpool_limits
 
 
 def best_time(
@@ -26,3 +29,19 @@ def row(name: str, ours: float, baseline: float, target: str) -> str:
     return (
         f"| {name} | {ours * 1e3:.3f} | {baseline * 1e3:.3f} | {ours / baseline:.3g} | {target} |"
     )
+
+
+def add_threads_option(parser) -> None:
+    """``--threads N``: limit every BLAS/OpenMP pool to N threads (default: as installed)."""
+    parser.add_argument(
+        "--threads", type=int, default=None,
+        help="limit BLAS/OpenMP to this many threads for both sides (default: the "
+             "libraries' defaults, as a user runs them)",
+    )  # fmt: skip
+
+
+def thread_limit(threads: int | None, **kwargs):
+    """``threadpool_limits(threads, **kwargs)``, or nothing for ``threads=None``."""
+    if threads is None:
+        return contextlib.nullcontext()
+    return threadpool_limits(limits=threads, **kwargs)

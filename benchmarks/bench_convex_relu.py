@@ -16,8 +16,8 @@ random_state=0)``), time in one process:
 
 Printed: objectives, the relative difference fast vs CVXPY (target ≤ 1e-4),
 the speed ratio CVXPY / fast (target ≥ 5), GD's objective relative to the
-convex optimum, and the certificate of the GD network. BLAS is limited to one
-thread so that timings do not depend on the other load on the machine.
+convex optimum, and the certificate of the GD network. Threads are the
+libraries' defaults; ``--threads 1`` limits BLAS to one thread.
 
 Run from the repository root::
 
@@ -34,8 +34,8 @@ import time
 import warnings
 
 import numpy as np
+from _timing import add_threads_option, thread_limit
 from sklearn.exceptions import ConvergenceWarning
-from threadpoolctl import threadpool_limits
 
 from cvxdual.convex_relu import (
     ConvexReLUProgram,
@@ -80,7 +80,7 @@ def best_of(fn, repeats):
     return best, out
 
 
-def scan(repeats, alpha=1e-3):
+def scan(repeats, threads=None, alpha=1e-3):
     """Fast solver vs CVXPY + Clarabel (build + solve) from n·P ≈ 500 to 60,000."""
     print("| n | d | patterns | n·P | fast (s) | iterations | CVXPY (s) | CVXPY / fast "
           "| relative difference |")
@@ -89,7 +89,7 @@ def scan(repeats, alpha=1e-3):
                         (300, 10, 200)]:
         X, y = make_data(n, d)
         D = sample_patterns(X, gates, random_state=0)
-        with threadpool_limits(limits=1, user_api="blas"):
+        with thread_limit(threads, user_api="blas"):
             t_fast, s_fast = best_of(lambda X=X, y=y, D=D: solve_convex_relu(
                 X, y, alpha, D, method="fast"), repeats)
             t_cvx, s_cvx = best_of(lambda X=X, y=y, D=D: solve_convex_relu(
@@ -107,9 +107,11 @@ def main():
     parser.add_argument("--gd-steps", type=int, default=20000)
     parser.add_argument("--scan", action="store_true",
                         help="time fast vs CVXPY over problem sizes instead")
+    add_threads_option(parser)
     args = parser.parse_args()
+    threads = args.threads
     if args.scan:
-        scan(args.repeats)
+        scan(args.repeats, args.threads)
         return
 
     alpha = 1e-3
@@ -117,7 +119,7 @@ def main():
     D = sample_patterns(X, 200, random_state=0)
     print(f"n = {X.shape[0]}, d = {X.shape[1]}, patterns = {D.shape[1]}, alpha = {alpha}")
 
-    with threadpool_limits(limits=1, user_api="blas"):
+    with thread_limit(threads, user_api="blas"):
 
         def fast():
             with warnings.catch_warnings():

@@ -1,20 +1,20 @@
 """Projection speed against bare NumPy closed forms and naive CVXPY re-solves.
 
-Run: ``python benchmarks/bench_projection.py``. Prints a markdown table of
+Run: ``python benchmarks/bench_projection.py [--threads 1]``. Prints a markdown table of
 ratios measured in this process (ours / baseline; below 1 means faster).
 """
 
 from __future__ import annotations
 
+import argparse
 import sys
 from pathlib import Path
 
 import cvxpy as cp
 import numpy as np
-from threadpoolctl import threadpool_limits
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _timing import best_time, row
+from _timing import add_threads_option, best_time, row, thread_limit
 
 from cvxdual import project
 from cvxdual.sets import (
@@ -51,9 +51,9 @@ def bare_svd_clip(V, r):
 
 
 def main() -> None:
-    # One BLAS thread on both sides: on a shared 2-core machine, multithreaded
-    # BLAS timings swing by 10x with the other jobs' load.
-    with threadpool_limits(1):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_threads_option(parser)
+    with thread_limit(parser.parse_args().threads):
         _run()
 
 

@@ -94,7 +94,7 @@ def test_full_batch_gradient_step_is_exact_negative_gradient_of_p_star(loss, con
         np.testing.assert_allclose(step, -lr * g, rtol=1e-5, atol=1e-9)
 
 
-def test_minibatch_steps_rescale_the_stale_head_duals_by_n_over_batch():
+def test_minibatch_steps_rescale_the_last_solve_duals_by_n_over_batch():
     X, y = _data("real", n=20)
     coefs, intercepts = init_params([3, 5], "tanh", random_state=1)
     head = NormBoundedHead("squared", L2Ball(0.5))
@@ -102,6 +102,7 @@ def test_minibatch_steps_rescale_the_stale_head_duals_by_n_over_batch():
     result = train(
         X, y, coefs, intercepts, head, activation="tanh",
         optimizer=SGD(lr, momentum=0.0), batch_size=8, max_iter=1, shuffle=False,
+        minibatch_duals="last_solve",
     )  # fmt: skip
     # Replay: the duals of the initial solve drive all three minibatch steps.
     G = head.solve(forward(X, coefs, intercepts, "tanh")[-1], y).feature_gradient()
@@ -115,6 +116,84 @@ def test_minibatch_steps_rescale_the_stale_head_duals_by_n_over_batch():
     np.testing.assert_allclose(result.coefs[0], W[0], rtol=1e-12, atol=1e-14)
     np.testing.assert_allclose(result.intercepts[0], b[0], rtol=1e-12, atol=1e-14)
     assert result.t == 3
+
+
+@pytest.mark.parametrize(
+    "loss, kind, weighted",
+    [("squared", "real", False), ("log_loss", "sign", True), ("multinomial", "labels", False)],
+)
+def test_minibatch_steps_use_the_duals_at_the_current_features(loss, kind, weighted):
+    """Each minibatch backpropagates ν_i = w_i ∂ℓ/∂z_i at its current features, not stale ν."""
+    X, y = _data(kind, n=20)
+    sample_weight = np.linspace(0.5, 2.0, 20) if weighted else None
+    coefs, intercepts = init_params([3, 5], "tanh", random_state=1)
+    head = NormBoundedHead(loss, L2Ball(0.5))
+    lr = 0.5
+    run = dict(activation="tanh", optimizer=SGD(lr, momentum=0.0), batch_size=8, max_iter=1,
+               shuffle=False, sample_weight=sample_weight)  # fmt: skip
+    result = train(X, y, coefs, intercepts, head, **run)
+    stale = train(X, y, coefs, intercepts, head, minibatch_duals="last_solve", **run)
+    # Replay with the head of the initial solve and duals at the moving features.
+    sol = head.solve(forward(X, coefs, intercepts, "tanh")[-1], y, sample_weight=sample_weight)
+    w = np.full(20, 1 / 20) if sample_weight is None else sample_weight / sample_weight.sum()
+    Y = head.loss.encode_targets(y)
+    W, b = [c.copy() for c in coefs], [i.copy() for i in intercepts]
+    for rows in (slice(0, 8), slice(8, 16), slice(16, 20)):
+        acts = forward(X[rows], W, b, "tanh")
+        z = acts[-1] @ sol.coef + sol.intercept
+        nu = w[rows, None] * head.loss.gradient(z, Y[rows])
+        if rows.start == 0:  # right after the solve: the solver's own duals
+            np.testing.assert_allclose(nu, sol.sample_duals[rows], rtol=1e-6, atol=1e-10)
+        cg, ig = backward(acts, W, nu @ sol.coef.T * (20 / (rows.stop - rows.start)), "tanh")
+        W[0] -= lr * cg[0]
+        b[0] -= lr * ig[0]
+    np.testing.assert_allclose(result.coefs[0], W[0], rtol=1e-6, atol=1e-12)
+    np.testing.assert_allclose(result.intercepts[0], b[0], rtol=1e-6, atol=1e-12)
+    # ... which the stale duals of the solve do not give
+    assert np.abs(stale.coefs[0] - W[0]).max() > 1e-4
+
+
+@pytest.mark.parametrize(
+    "loss, constraint, kind",
+    [("multinomial", L2Ball(0.5), "labels"), ("log_loss", L2Ball(1.0), "sign"),
+     ("squared", None, "real")],
+)
+def test_current_duals_equal_the_solver_duals_at_a_solve(loss, constraint, kind):
+    X, y = _data(kind, n=30)
+    features = np.tanh(X @ np.random.default_rng(2).normal(size=(3, 6)))
+    weights = np.linspace(1.0, 3.0, 30)
+    head = NormBoundedHead(loss, constraint, tol=1e-12)
+    sol = head.solve(features, y, sample_weight=weights)
+    fresh = training._CurrentDuals(head.loss, y, weights, 30)(features, np.arange(30), sol)
+    assert np.abs(sol.sample_duals).max() > 1e-3
+    np.testing.assert_allclose(fresh, sol.sample_duals, rtol=1e-7, atol=1e-12)
+
+
+def test_heads_with_more_than_a_norm_bound_keep_the_duals_of_their_last_solve():
+    """A fair head's ν also carries its fairness multipliers: no ``w ∂ℓ/∂z`` refresh."""
+    from cvxdual.fairness import DemographicParity
+    from cvxdual.heads._fair import FairHead
+
+    X, y = _data("sign", n=40)
+    groups = (X[:, 0] > 0).astype(int)
+    coefs, intercepts = init_params([3, 5], "tanh", random_state=1)
+    head = FairHead("log_loss", DemographicParity(0.05), L2Ball(1.0), sensitive_features=groups)
+    run = dict(activation="tanh", optimizer=SGD(0.5, momentum=0.0), batch_size=8, max_iter=2,
+               shuffle=False)  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        current = train(X, y, coefs, intercepts, head, **run)
+        stale = train(X, y, coefs, intercepts, head, minibatch_duals="last_solve", **run)
+    assert np.abs(current.head_solution.duals["upper"]).max() + np.abs(
+        current.head_solution.duals["lower"]).max() > 1e-6  # the parity constraint binds
+    np.testing.assert_array_equal(current.coefs[0], stale.coefs[0])
+
+
+def test_minibatch_duals_is_validated():
+    X, y = _data("real")
+    coefs, intercepts = init_params([3, 4], random_state=0)
+    with pytest.raises(ValueError, match="minibatch_duals must be"):
+        train(X, y, coefs, intercepts, NormBoundedHead("squared"), minibatch_duals="fresh")
 
 
 def test_constrained_layers_and_head_stay_feasible_and_duals_are_recorded():

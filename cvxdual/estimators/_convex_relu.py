@@ -15,6 +15,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from .._threads import limit_competing_blas
 from ..convex_relu import (
     DEFAULT_MAX_ITER,
     DEFAULT_TOL,
@@ -247,6 +248,7 @@ class ConvexReLURegressor(RegressorMixin, _BaseConvexReLU):
     1.0
     """
 
+    @limit_competing_blas
     def fit(self, X, y):
         """Fit the network; returns ``self``.
 
@@ -374,6 +376,7 @@ class ConvexReLUClassifier(ScoresClassifierMixin, _BaseConvexReLU):
                          verbose=verbose)
         self.loss = loss
 
+    @limit_competing_blas
     def fit(self, X, y):
         """Fit the network(s); returns ``self``.
 

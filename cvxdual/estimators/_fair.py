@@ -29,6 +29,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, validate_data
 
+from .._threads import limit_competing_blas
 from ..fairness import FairnessConstraint, encode_groups
 from ..heads._fair import FairHead
 from ._base import BALLS, ScoresClassifierMixin, SolverOptions, make_ball
@@ -216,6 +217,7 @@ class FairLinearClassifier(ScoresClassifierMixin, _FairLinearModel):
         self.solver = solver
 
     @_fit_context(prefer_skip_nested_validation=True)
+    @limit_competing_blas
     def fit(self, X, y, *, sensitive_features=None, sample_weight=None):
         """Fit the classifier under the fairness constraint.
 
@@ -326,6 +328,7 @@ class FairLinearRegressor(RegressorMixin, _FairLinearModel):
         return tags
 
     @_fit_context(prefer_skip_nested_validation=True)
+    @limit_competing_blas
     def fit(self, X, y, *, sensitive_features=None, sample_weight=None):
         """Fit the least-squares model under the fairness constraint.
 

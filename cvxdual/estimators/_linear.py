@@ -29,6 +29,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
+from .._threads import limit_competing_blas
 from ..heads import HeadSolution, NormBoundedHead
 from ._base import BALLS, ScoresClassifierMixin, SolverOptions
 
@@ -184,6 +185,7 @@ class NormBoundedLinearRegressor(RegressorMixin, _NormBoundedLinearModel):
         return tags
 
     @_fit_context(prefer_skip_nested_validation=True)
+    @limit_competing_blas
     def fit(self, X, y, sample_weight=None):
         """Fit the bounded least-squares model.
 
@@ -338,6 +340,7 @@ class NormBoundedLinearClassifier(ScoresClassifierMixin, _NormBoundedLinearModel
         self.max_iter = max_iter
 
     @_fit_context(prefer_skip_nested_validation=True)
+    @limit_competing_blas
     def fit(self, X, y, sample_weight=None):
         """Fit the bounded linear classifier.
 

@@ -34,6 +34,7 @@ from .._lipschitz import (
     lipschitz_bound,
     spectral_norm_bound,
 )
+from .._threads import limit_competing_blas
 from ..fairness import FairnessConstraint, encode_groups
 from ..heads import NormBoundedHead
 from ..heads._fair import FairHead
@@ -479,6 +480,7 @@ class ConstrainedMLPClassifier(ScoresClassifierMixin, _BaseConstrainedMLP):
         self.lipschitz_margin = lipschitz_margin
 
     @_fit_context(prefer_skip_nested_validation=True)
+    @limit_competing_blas
     def fit(self, X, y, sample_weight=None, *, sensitive_features=None):
         """Fit the network to ``(X, y)``.
 
@@ -719,6 +721,7 @@ class ConstrainedMLPRegressor(RegressorMixin, _BaseConstrainedMLP):
         self.head_fairness = head_fairness
 
     @_fit_context(prefer_skip_nested_validation=True)
+    @limit_competing_blas
     def fit(self, X, y, sample_weight=None, *, sensitive_features=None):
         """Fit the network to ``(X, y)``.
 
