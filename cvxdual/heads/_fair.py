@@ -46,7 +46,7 @@ from ..exceptions import InfeasibleSetError, SolverError
 from ..fairness import FairnessConstraint, encode_groups
 from ..losses import Loss, get_loss
 from ..sets import ConvexSet, L2Ball
-from ._solution import HeadSolution
+from ._solution import HeadSolution, _cvxpy_solution
 
 __all__ = ["FairHead"]
 
@@ -110,23 +110,7 @@ class _CompiledFairHead:
             for key, p in params.items():
                 p.value = values[block][key]
         used = _solvers.solve(self.problem, solver, what=what)
-        K = self.W.shape[1]
-        intercept = np.zeros(K) if self.b is None else np.asarray(self.b.value, dtype=float)
-        duals = {key: _solvers.dual_value(c) for key, c in self.set_constraints.items()}
-        duals.update({key: _solvers.dual_value(c) for key, c in self.fair_constraints.items()})
-        stats = self.problem.solver_stats
-        n_iter = getattr(stats, "num_iters", None) if stats is not None else None
-        return HeadSolution(
-            coef=np.array(self.W.value, dtype=float),
-            intercept=intercept.reshape(K).copy(),
-            objective=float(self.problem.value),
-            duals=duals,
-            sample_duals=np.array(self.scores.dual_value, dtype=float).reshape(-1, K),
-            status="optimal",
-            method="cvxpy",
-            n_iter=int(n_iter) if n_iter is not None else 1,
-            solver=used,
-        )
+        return _cvxpy_solution(self, used, {**self.set_constraints, **self.fair_constraints})
 
 
 # ---------------------------------------------------------------------------

@@ -43,7 +43,7 @@ from .. import _solvers
 from ..exceptions import SolverError
 from ..losses import get_loss
 from ..sets import ConvexSet, L2Ball
-from ._solution import HeadSolution
+from ._solution import HeadSolution, _cvxpy_solution
 
 __all__ = ["LipschitzMarginHead"]
 
@@ -162,19 +162,8 @@ class _Compiled:
         else:
             self.s.value = Y
         used = _solve(self.problem, solver, what)
-        K = self.W.shape[1]
-        intercept = np.zeros(K) if self.b is None else np.asarray(self.b.value, dtype=float)
-        return HeadSolution(
-            coef=np.array(self.W.value, dtype=float),
-            intercept=intercept.reshape(K).copy(),
-            objective=float(self.problem.value),
-            duals={key: _solvers.dual_value(c) for key, c in self.set_constraints.items()},
-            sample_duals=np.array(self.scores.dual_value, dtype=float).reshape(-1, K),
-            status="optimal",
-            method="cvxpy",
-            n_iter=int(getattr(self.problem.solver_stats, "num_iters", None) or 1),
-            solver=used,
-        )
+        n_iter = int(getattr(self.problem.solver_stats, "num_iters", None) or 1)
+        return _cvxpy_solution(self, used, n_iter=n_iter)
 
 
 class _MarginObjective:
