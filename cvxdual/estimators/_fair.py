@@ -27,9 +27,9 @@ from sklearn.base import BaseEstimator, RegressorMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight, validate_data
 
-from ..fairness import FairnessConstraint, encode_groups
+from ..fairness import FairnessConstraint
 from ..heads._fair import FairHead
-from ._base import BALLS, ScoresClassifierMixin, SolverOptions, make_ball
+from ._base import BALLS, ScoresClassifierMixin, SolverOptions, group_labels, make_ball
 from ._linear import (
     _CLASSIFIER_LOSSES,
     NormBoundedLinearClassifier,
@@ -58,12 +58,8 @@ class _FairLinearModel(BaseEstimator):
                 "sample), got None. In a Pipeline or GridSearchCV, enable metadata routing "
                 "and call set_fit_request(sensitive_features=True)."
             )
-        codes, groups = encode_groups(sensitive_features)
-        if codes.shape[0] != X.shape[0]:
-            raise ValueError(
-                f"sensitive_features has {codes.shape[0]} entries but X has {X.shape[0]} samples"
-            )
-        labels = groups[codes]  # the group labels (not the codes) name groups in errors
+        # the group labels (not the codes) name groups in errors
+        labels, groups = group_labels(sensitive_features, X)
         sample_weight = _check_sample_weight(
             sample_weight, X, dtype=np.float64, ensure_non_negative=True
         )
