@@ -307,13 +307,10 @@ def plot_dual_history(source, *, ax=None, include_loss: bool = True):
     if ax is None:
         _, ax = plt.subplots(figsize=(7, 4))
     series: dict[str, list[tuple[int, float]]] = {}
-    for record in history:
-        blocks = {"head": record["head"]["duals"]}
-        blocks.update({f"layer {i}": layer["duals"] for i, layer in record["layers"].items()})
-        for block, duals in blocks.items():
-            for name, value in _flatten(duals):
-                largest = float(np.max(np.abs(value))) if value.size else 0.0
-                series.setdefault(f"{block}: {name}", []).append((record["epoch"], largest))
+    for epoch, block, duals in _dual_blocks(history):
+        for name, value in _flatten(duals):
+            largest = float(np.max(np.abs(value))) if value.size else 0.0
+            series.setdefault(f"{block}: {name}", []).append((epoch, largest))
     for label, points in series.items():
         epochs, values = zip(*points, strict=True)
         ax.plot(epochs, values, marker=".", label=label)

@@ -21,6 +21,7 @@ from sklearn.utils.metaestimators import available_if
 
 from .. import _solvers
 from .._validation import resolve_alias
+from ..fairness import encode_groups
 from ..sets import ConvexSet, L1Ball, L2Ball, LinfBall
 
 __all__ = [
@@ -40,6 +41,20 @@ BALLS: dict[str, type[ConvexSet]] = {"l2": L2Ball, "l1": L1Ball, "linf": LinfBal
 #: Solver words every estimator accepts besides a CVXPY solver's name: the fast
 #: exact solver with a CVXPY fallback, the fast solver alone, CVXPY alone.
 SOLVER_WORDS: tuple[str, ...] = ("auto", "fast", "cvxpy")
+
+
+def group_labels(sensitive_features, X) -> tuple[np.ndarray, np.ndarray]:
+    """Return the group label of every row of ``X`` and the distinct groups.
+
+    Raises a ValueError when ``sensitive_features`` does not have a row per
+    sample of ``X``.
+    """
+    codes, groups = encode_groups(sensitive_features)
+    if codes.shape[0] != X.shape[0]:
+        raise ValueError(
+            f"sensitive_features has {codes.shape[0]} entries but X has {X.shape[0]} samples"
+        )
+    return groups[codes], groups
 
 
 def make_ball(norm: str, radius: float | None) -> ConvexSet | None:

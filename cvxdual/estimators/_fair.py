@@ -24,15 +24,13 @@ from typing import ClassVar
 
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin, _fit_context
-from sklearn.preprocessing import LabelEncoder
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, validate_data
 
 from .._threads import limit_competing_blas
-from ..fairness import FairnessConstraint, encode_groups
+from ..fairness import FairnessConstraint
 from ..heads._fair import FairHead
-from ._base import BALLS, ScoresClassifierMixin, SolverOptions, make_ball
+from ._base import BALLS, ScoresClassifierMixin, SolverOptions, group_labels, make_ball
 from ._linear import (
     _CLASSIFIER_LOSSES,
     NormBoundedLinearClassifier,
@@ -61,12 +59,8 @@ class _FairLinearModel(BaseEstimator):
                 "sample), got None. In a Pipeline or GridSearchCV, enable metadata routing "
                 "and call set_fit_request(sensitive_features=True)."
             )
-        codes, groups = encode_groups(sensitive_features)
-        if codes.shape[0] != X.shape[0]:
-            raise ValueError(
-                f"sensitive_features has {codes.shape[0]} entries but X has {X.shape[0]} samples"
-            )
-        labels = groups[codes]  # the group labels (not the codes) name groups in errors
+        # the group labels (not the codes) name groups in errors
+        labels, groups = group_labels(sensitive_features, X)
         sample_weight = _check_sample_weight(
             sample_weight, X, dtype=np.float64, ensure_non_negative=True
         )
@@ -239,30 +233,18 @@ class FairLinearClassifier(ScoresClassifierMixin, _FairLinearModel):
             The fitted model.
         """
         X, y = validate_data(self, X, y, dtype=np.float64)
-        check_classification_targets(y)
-        encoder = LabelEncoder()
-        labels = encoder.fit_transform(y)
-        self.classes_ = encoder.classes_
-        if self.classes_.shape[0] < 2:
-            raise ValueError(
-                "FairLinearClassifier needs samples of at least 2 classes in the data, "
-                f"but the data contains only one class: {self.classes_[0]!r}"
-            )
-        binary_loss, multi_loss = _CLASSIFIER_LOSSES[self.loss]
-        if self.classes_.shape[0] == 2:
-            solution = self._solve(
-                X, 2.0 * labels - 1.0, sensitive_features, sample_weight, binary_loss
-            )
-            self.intercept_ = solution.intercept.copy()
-            self.sample_duals_ = solution.sample_duals[:, 0].copy()
-        else:
-            solution = self._solve(X, labels, sensitive_features, sample_weight, multi_loss)
-            self.intercept_ = solution.intercept - solution.intercept.mean()
-            self.sample_duals_ = solution.sample_duals.copy()
-        self.coef_ = solution.coef.T.copy()
+        self._fit_classes(
+            y,
+            lambda targets, loss: self._solve(
+                X, targets, sensitive_features, sample_weight, loss
+            ),
+            "FairLinearClassifier",
+        )
         return self
 
-    # Scoring is that of the norm-bounded classifier (same fitted attributes).
+    # Fitting the classes and scoring are those of the norm-bounded classifier
+    # (same fitted attributes).
+    _fit_classes = NormBoundedLinearClassifier._fit_classes
     decision_function = NormBoundedLinearClassifier.decision_function
     _has_proba = NormBoundedLinearClassifier._has_proba
 

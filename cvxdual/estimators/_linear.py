@@ -359,6 +359,20 @@ class NormBoundedLinearClassifier(ScoresClassifierMixin, _NormBoundedLinearModel
             The fitted model.
         """
         X, y = validate_data(self, X, y, dtype=np.float64)
+        self._fit_classes(
+            y,
+            lambda targets, loss: self._solve(X, targets, sample_weight, loss),
+            "NormBoundedLinearClassifier",
+        )
+        return self
+
+    def _fit_classes(self, y, solve, name: str) -> None:
+        """Encode the classes of ``y``, solve, set ``coef_``, ``intercept_``, ``sample_duals_``.
+
+        ``solve(targets, head_loss)`` returns the head's solution: ±1 targets
+        and the binary loss for two classes, else the labels and the multiclass
+        loss. ``name`` is the estimator named in the error for a single class.
+        """
         check_classification_targets(y)
         encoder = LabelEncoder()
         labels = encoder.fit_transform(y)
@@ -366,22 +380,21 @@ class NormBoundedLinearClassifier(ScoresClassifierMixin, _NormBoundedLinearModel
         n_classes = self.classes_.shape[0]
         if n_classes < 2:
             raise ValueError(
-                "NormBoundedLinearClassifier needs samples of at least 2 classes in the data, "
+                f"{name} needs samples of at least 2 classes in the data, "
                 f"but the data contains only one class: {self.classes_[0]!r}"
             )
         binary_loss, multi_loss = _CLASSIFIER_LOSSES[self.loss]
         if n_classes == 2:
-            solution = self._solve(X, 2.0 * labels - 1.0, sample_weight, binary_loss)
+            solution = solve(2.0 * labels - 1.0, binary_loss)
             self.coef_ = solution.coef.T.copy()
             self.intercept_ = solution.intercept.copy()
             self.sample_duals_ = solution.sample_duals[:, 0].copy()
         else:
-            solution = self._solve(X, labels, sample_weight, multi_loss)
+            solution = solve(labels, multi_loss)
             self.coef_ = solution.coef.T.copy()
             # Only intercept differences are defined: report them centred, as sklearn does.
             self.intercept_ = solution.intercept - solution.intercept.mean()
             self.sample_duals_ = solution.sample_duals.copy()
-        return self
 
     def decision_function(self, X):
         """Return the scores ``X @ coef_.T + intercept_``.

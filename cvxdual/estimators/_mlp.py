@@ -35,14 +35,14 @@ from .._lipschitz import (
     spectral_norm_bound,
 )
 from .._threads import limit_competing_blas
-from ..fairness import FairnessConstraint, encode_groups
+from ..fairness import FairnessConstraint
 from ..heads import NormBoundedHead
 from ..heads._fair import FairHead
 from ..heads._margin import LipschitzMarginHead
 from ..network import ACTIVATIONS, SGD, Adam, forward, init_params
 from ..sets import ConvexSet
 from ..training import check_layer_constraints, train
-from ._base import BALLS, ScoresClassifierMixin, SolverOptions, make_ball
+from ._base import BALLS, ScoresClassifierMixin, SolverOptions, group_labels, make_ball
 
 __all__ = ["ConstrainedMLPClassifier", "ConstrainedMLPRegressor"]
 
@@ -63,12 +63,7 @@ def _check_sensitive_features(estimator, X, groups):
             f"{type(estimator).__name__} with head_fairness requires sensitive_features "
             "in fit, got None."
         )
-    codes, labels = encode_groups(groups)
-    if codes.shape[0] != X.shape[0]:
-        raise ValueError(
-            f"sensitive_features has {codes.shape[0]} entries but X has {X.shape[0]} samples"
-        )
-    return labels[codes]
+    return group_labels(groups, X)[0]
 
 
 class _BaseConstrainedMLP(BaseEstimator):

@@ -8,14 +8,7 @@ import numpy as np
 from .. import _solvers
 from ..losses import Loss
 from ..sets import ConvexSet
-from ._solution import HeadSolution
-
-
-def _solver_iterations(problem: cp.Problem) -> int:
-    """Iterations the CVXPY solver reports (1 when it reports none)."""
-    stats = problem.solver_stats
-    iterations = getattr(stats, "num_iters", None) if stats is not None else None
-    return int(iterations) if iterations is not None else 1
+from ._solution import HeadSolution, _cvxpy_solution
 
 
 class _CompiledHead:
@@ -65,16 +58,4 @@ class _CompiledHead:
             for name, value in self.loss.parameter_values(Y, weights).items():
                 self.params[name].value = value
         used = _solvers.solve(self.problem, solver, what=what)
-        K = self.W.shape[1]
-        intercept = np.zeros(K) if self.b is None else np.asarray(self.b.value, dtype=float)
-        return HeadSolution(
-            coef=np.array(self.W.value, dtype=float),
-            intercept=intercept.reshape(K).copy(),
-            objective=float(self.problem.value),
-            duals={key: _solvers.dual_value(c) for key, c in self.set_constraints.items()},
-            sample_duals=np.array(self.scores.dual_value, dtype=float).reshape(-1, K),
-            status="optimal",
-            method="cvxpy",
-            n_iter=_solver_iterations(self.problem),
-            solver=used,
-        )
+        return _cvxpy_solution(self, used)

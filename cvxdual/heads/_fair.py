@@ -46,7 +46,8 @@ from ..exceptions import InfeasibleSetError, SolverError
 from ..fairness import FairnessConstraint, encode_groups
 from ..losses import Loss, get_loss
 from ..sets import ConvexSet, L2Ball
-from ._solution import HeadSolution
+from ._checks import _SOLVER_WORDS, _check_constraint, _check_solver
+from ._solution import HeadSolution, _cvxpy_solution
 
 __all__ = ["FairHead"]
 
@@ -63,7 +64,6 @@ _MAX_MU_STEPS = 100  # outer steps of the root find in the penalty μ
 _KKT_RTOL = 1e-7  # relative stationarity residual a fast solution must reach
 _FEAS_ATOL = 1e-10  # violation (in score units, times 1 + δ) that puts a constraint in the set
 _DPP_MAX_ENTRIES = 20_000  # largest n_samples * n_features with Φ a parameter (as heads)
-_SOLVER_WORDS = ("auto", "fast", "cvxpy")
 
 
 # ---------------------------------------------------------------------------
@@ -110,23 +110,7 @@ class _CompiledFairHead:
             for key, p in params.items():
                 p.value = values[block][key]
         used = _solvers.solve(self.problem, solver, what=what)
-        K = self.W.shape[1]
-        intercept = np.zeros(K) if self.b is None else np.asarray(self.b.value, dtype=float)
-        duals = {key: _solvers.dual_value(c) for key, c in self.set_constraints.items()}
-        duals.update({key: _solvers.dual_value(c) for key, c in self.fair_constraints.items()})
-        stats = self.problem.solver_stats
-        n_iter = getattr(stats, "num_iters", None) if stats is not None else None
-        return HeadSolution(
-            coef=np.array(self.W.value, dtype=float),
-            intercept=intercept.reshape(K).copy(),
-            objective=float(self.problem.value),
-            duals=duals,
-            sample_duals=np.array(self.scores.dual_value, dtype=float).reshape(-1, K),
-            status="optimal",
-            method="cvxpy",
-            n_iter=int(n_iter) if n_iter is not None else 1,
-            solver=used,
-        )
+        return _cvxpy_solution(self, used, {**self.set_constraints, **self.fair_constraints})
 
 
 # ---------------------------------------------------------------------------
@@ -451,16 +435,9 @@ class FairHead:
                 f"fairness must be a cvxdual.fairness constraint (DemographicParity, "
                 f"EqualOpportunity or BoundedGroupLoss), got {fairness!r}"
             )
-        if constraint is not None and not isinstance(constraint, ConvexSet):
-            raise ValueError(
-                f"constraint must be a cvxdual.sets.ConvexSet or None, got {constraint!r}"
-            )
-        self.fairness, self.constraint = fairness, constraint
+        self.fairness, self.constraint = fairness, _check_constraint(constraint)
         self.fit_intercept = bool(fit_intercept)
-        if not isinstance(solver, str):
-            raise ValueError(f"solver must be a string, got {solver!r}")
-        low = solver.lower()
-        self.solver = low if low in _SOLVER_WORDS else _solvers.check_solver(solver)
+        self.solver = _check_solver(solver)
         if isinstance(tol, bool) or not isinstance(tol, numbers.Real) or not 0 < tol < 1:
             raise ValueError(f"tol must be in (0, 1), got {tol!r}")
         integer = isinstance(max_iter, numbers.Integral) and not isinstance(max_iter, bool)

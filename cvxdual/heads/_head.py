@@ -7,11 +7,11 @@ import numbers
 
 import numpy as np
 
-from .. import _solvers
 from .._validation import check_finite_array, resolve_alias
 from ..exceptions import SolverError
 from ..losses import Loss, get_loss
 from ..sets import ConvexSet, L1Ball, L2Ball, LinfBall
+from ._checks import _SOLVER_WORDS, _check_constraint, _check_solver
 from ._config import _DEFAULT_CONFIG, _HeadConfig
 from ._cvxpy import _CompiledHead
 from ._faces import _solve_l1_ball, _solve_linf_ball
@@ -36,8 +36,6 @@ _FAST_SOLVERS = {
     L1Ball: _solve_l1_ball,
     LinfBall: _solve_linf_ball,
 }
-
-_SOLVER_WORDS = ("auto", "fast", "cvxpy")
 
 
 class NormBoundedHead:
@@ -115,18 +113,9 @@ class NormBoundedHead:
     ):
         loss = resolve_alias(loss, "loss", {"logistic": "log_loss"})
         self.loss = get_loss(loss)
-        if constraint is not None and not isinstance(constraint, ConvexSet):
-            raise ValueError(
-                f"constraint must be a cvxdual.sets.ConvexSet or None, got {constraint!r}"
-            )
-        self.constraint = constraint
+        self.constraint = _check_constraint(constraint)
         self.fit_intercept = bool(fit_intercept)
-        if not isinstance(solver, str):
-            raise ValueError(f"solver must be a string, got {solver!r}")
-        if solver.lower() in _SOLVER_WORDS:
-            self.solver = solver.lower()
-        else:
-            self.solver = _solvers.check_solver(solver)
+        self.solver = _check_solver(solver)
         if isinstance(tol, bool) or not isinstance(tol, numbers.Real) or not 0 < tol < 1:
             raise ValueError(f"tol must be in (0, 1), got {tol!r}")
         self.tol = float(tol)

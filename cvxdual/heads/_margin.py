@@ -42,8 +42,9 @@ from scipy.special import expit
 from .. import _solvers
 from ..exceptions import SolverError
 from ..losses import get_loss
-from ..sets import ConvexSet, L2Ball
-from ._solution import HeadSolution
+from ..sets import L2Ball
+from ._checks import _SOLVER_WORDS, _check_constraint, _check_solver
+from ._solution import HeadSolution, _cvxpy_solution
 
 __all__ = ["LipschitzMarginHead"]
 
@@ -162,19 +163,8 @@ class _Compiled:
         else:
             self.s.value = Y
         used = _solve(self.problem, solver, what)
-        K = self.W.shape[1]
-        intercept = np.zeros(K) if self.b is None else np.asarray(self.b.value, dtype=float)
-        return HeadSolution(
-            coef=np.array(self.W.value, dtype=float),
-            intercept=intercept.reshape(K).copy(),
-            objective=float(self.problem.value),
-            duals={key: _solvers.dual_value(c) for key, c in self.set_constraints.items()},
-            sample_duals=np.array(self.scores.dual_value, dtype=float).reshape(-1, K),
-            status="optimal",
-            method="cvxpy",
-            n_iter=int(getattr(self.problem.solver_stats, "num_iters", None) or 1),
-            solver=used,
-        )
+        n_iter = int(getattr(self.problem.solver_stats, "num_iters", None) or 1)
+        return _cvxpy_solution(self, used, n_iter=n_iter)
 
 
 class _MarginObjective:
@@ -298,16 +288,9 @@ class LipschitzMarginHead:
         ):
             raise ValueError(f"margin must be a finite number >= 0, got {margin!r}")
         self.margin = float(margin)
-        if constraint is not None and not isinstance(constraint, ConvexSet):
-            raise ValueError(
-                f"constraint must be a cvxdual.sets.ConvexSet or None, got {constraint!r}"
-            )
-        self.constraint = constraint
+        self.constraint = _check_constraint(constraint)
         self.fit_intercept = bool(fit_intercept)
-        if not isinstance(solver, str):
-            raise ValueError(f"solver must be a string, got {solver!r}")
-        words = ("auto", "fast", "cvxpy")
-        self.solver = solver.lower() if solver.lower() in words else _solvers.check_solver(solver)
+        self.solver = _check_solver(solver)
         if self.solver == "fast" and not self.has_fast_solver:
             raise ValueError(
                 f"solver='fast' needs no constraint or an L2Ball, got {constraint!r}"
@@ -399,7 +382,7 @@ class LipschitzMarginHead:
                     "of the margin at the solution, or no convergence)."
                 )
             logger.info("fast margin-head solver did not certify; solving the CVXPY problem")
-        solver = None if self.solver in ("auto", "fast", "cvxpy") else self.solver
+        solver = None if self.solver in _SOLVER_WORDS else self.solver
         if n * d <= _DPP_MAX_ENTRIES:
             problem = self.compiled(n, d, K)
         else:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
+
+from .. import _solvers
 
 
 @dataclass
@@ -128,3 +131,38 @@ class _Start:
     theta: np.ndarray
     lam: float | None = None
     chord: object | None = None
+
+
+def _solver_iterations(problem) -> int:
+    """Iterations the CVXPY solver reports (1 when it reports none)."""
+    stats = problem.solver_stats
+    iterations = getattr(stats, "num_iters", None) if stats is not None else None
+    return int(iterations) if iterations is not None else 1
+
+
+def _cvxpy_solution(
+    compiled, solver: str, constraints: Mapping | None = None, n_iter: int | None = None
+) -> HeadSolution:
+    """The :class:`HeadSolution` of a solved compiled head problem.
+
+    ``compiled`` holds the solved CVXPY ``problem``, the variables ``W`` and
+    ``b`` (None without an intercept) and the ``scores`` constraint; ``duals``
+    are those of ``constraints`` (default: ``compiled.set_constraints``) and
+    ``n_iter`` defaults to the solver's count (:func:`_solver_iterations`).
+    """
+    if constraints is None:
+        constraints = compiled.set_constraints
+    K = compiled.W.shape[1]
+    b = compiled.b
+    intercept = np.zeros(K) if b is None else np.asarray(b.value, dtype=float)
+    return HeadSolution(
+        coef=np.array(compiled.W.value, dtype=float),
+        intercept=intercept.reshape(K).copy(),
+        objective=float(compiled.problem.value),
+        duals={key: _solvers.dual_value(c) for key, c in constraints.items()},
+        sample_duals=np.array(compiled.scores.dual_value, dtype=float).reshape(-1, K),
+        status="optimal",
+        method="cvxpy",
+        n_iter=_solver_iterations(compiled.problem) if n_iter is None else n_iter,
+        solver=solver,
+    )
