@@ -39,7 +39,11 @@ class _ChordMatrix:
     solve to solve and needs fewer full refreshes.
     """
 
-    def __init__(self, smooth: _Smooth, z, mu):
+    def __init__(self, smooth: _Smooth, z, mu, rows=None):
+        # ``rows``: the Hessian of a row sketch (see _sketch_rows) instead of all rows.
+        self.n_rows = smooth.n if rows is None else len(rows)
+        if rows is not None:
+            smooth, z = smooth.rows(rows), z[rows]
         mask = smooth.mask
         inverse = None
         for dtype in (np.float32, np.float64):
@@ -106,6 +110,35 @@ class _ChordMatrix:
         return X
 
 
+def _chord_rows(smooth: _Smooth, config: _HeadConfig) -> int | None:
+    """Rows the chord matrix's Hessian is assembled from: ``n``, fewer (a sketch), or None.
+
+    All rows while the Hessian costs at most ``chord_max_work``; above, a
+    uniform row sketch of ``sketch_rows_per_param`` rows per parameter if that
+    is affordable; None when neither is (or the dense inverse is too large).
+    """
+    params = smooth.p1 * smooth.K
+    if params > config.chord_max_params:
+        return None
+    if smooth.n * params**2 <= config.chord_max_work:
+        return smooth.n
+    rows = min(smooth.n, int(np.ceil(config.sketch_rows_per_param * params)))
+    return rows if rows * params**2 <= config.chord_max_work else None
+
+
+def _sketch_rows(smooth: _Smooth, rows: int, draw: int) -> np.ndarray | None:
+    """``rows`` distinct row indices drawn uniformly (None for all rows).
+
+    Deterministic (seeded by the problem size and ``draw``, the refresh count)
+    so that solves are reproducible; which rows are drawn only changes the
+    rate of the chord iteration, never its fixed point.
+    """
+    if rows >= smooth.n:
+        return None
+    rng = np.random.default_rng((smooth.n, smooth.p1, smooth.K, draw))
+    return np.sort(rng.choice(smooth.n, size=rows, replace=False))
+
+
 def _solve_l2_chord(smooth: _Smooth, radius, theta, mu, factor, tol, config: _HeadConfig):
     """Solve the binding L2 problem by a chord method on its KKT system.
 
@@ -153,8 +186,11 @@ def _solve_l2_chord(smooth: _Smooth, radius, theta, mu, factor, tol, config: _He
         if factor is None or stalled:
             if refreshes == config.chord_max_refresh or mu <= 0:
                 return None
+            rows = _chord_rows(smooth, config)
+            if rows is None:
+                return None
             try:
-                factor = _ChordMatrix(smooth, z, mu)
+                factor = _ChordMatrix(smooth, z, mu, _sketch_rows(smooth, rows, refreshes))
             except np.linalg.LinAlgError:
                 return None
             own = True

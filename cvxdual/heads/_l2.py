@@ -26,7 +26,7 @@ import scipy.linalg
 import scipy.optimize
 
 from .._linalg import _frobenius
-from ._chord import _kkt_step, _solve_l2_chord
+from ._chord import _chord_rows, _kkt_step, _solve_l2_chord
 from ._config import _HeadConfig
 from ._newton import _factor, _newton
 from ._objective import _Smooth
@@ -44,7 +44,8 @@ def _solve_l2_ball(smooth: _Smooth, radius, start: _Start, tol, max_iter, config
     theta = smooth.centred(start.theta)
     mu0 = None if start.lam is None else start.lam / radius
     work = smooth.n * (smooth.p1 * smooth.K) ** 2
-    chord_ok = smooth.p1 * smooth.K <= config.chord_max_params and work <= config.chord_max_work
+    # The chord matrix is a Hessian of all rows or, above chord_max_work, of a row sketch.
+    chord_ok = _chord_rows(smooth, config) is not None
     if start.lam is not None and start.lam > 0 and chord_ok:
         # A binding warm start: chord steps with its chord matrix (if any).
         chord = _solve_l2_chord(smooth, radius, theta, mu0, start.chord, tol, config)

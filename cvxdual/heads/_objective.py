@@ -36,6 +36,24 @@ class _Smooth:
         self.n_eval = 0
         self._last = None
 
+    def rows(self, idx) -> _Smooth:
+        """The same objective restricted to the rows ``idx``, reweighted to the same total.
+
+        ``Σ_{i∈idx} w_i ℓ_i`` scaled by ``Σ w / Σ_{idx} w``: an estimate of ``f``
+        whose Hessian (a row sketch, Pilanci & Wainwright 2017) costs
+        ``|idx| / n`` of the full one. Shares no writable state with ``self``.
+        """
+        sub = object.__new__(_Smooth)
+        sub.__dict__.update(self.__dict__)
+        w = self.w[idx]
+        total = float(w.sum())
+        scale = float(self.w.sum()) / total if total > 0 else 0.0
+        sub.A, sub.Y, sub.w = self.A[idx], self.Y[idx], w * scale
+        sub.n = sub.A.shape[0]
+        sub._wy = sub.w[:, None] * sub.Y if self.multinomial else None
+        sub.n_eval, sub._last = 0, None
+        return sub
+
     def theta(self, coef, intercept) -> np.ndarray:
         Theta = np.vstack([coef, intercept[None, :]]) if self.p1 > self.d else coef
         return np.array(Theta, dtype=float).ravel(order="F")
