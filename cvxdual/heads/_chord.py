@@ -15,8 +15,9 @@ import scipy.linalg
 import scipy.linalg.blas
 import scipy.linalg.lapack
 
+from .._linalg import _frobenius
 from ._config import _HeadConfig
-from ._newton import _factor
+from ._newton import _along, _backtrack, _factor
 from ._objective import _Smooth
 
 
@@ -204,6 +205,88 @@ def _solve_l2_chord(smooth: _Smooth, radius, theta, mu, factor, tol, config: _He
             return None
         theta, mu = step
     return None
+
+
+def _solve_free_chord(smooth: _Smooth, radius, theta, factor, tol, config: _HeadConfig):
+    """Minimise ``f`` by chord steps ``θ ← θ − t M ∇f`` (Armijo on ``t``): a ball not binding.
+
+    ``M`` is a :class:`_ChordMatrix` (the previous solve's, or built at the
+    current iterate; a row sketch when the full Hessian is too costly),
+    BFGS-updated every step and refreshed when the decrement stops
+    contracting: a Newton sketch with exact gradients. The answer is accepted
+    as :func:`~cvxdual.heads._newton._newton` accepts its own, on the
+    decrement ``∇fᵀ M ∇f <= tol² max(|f|, 1e-3)`` after a last full step,
+    and only when ``‖W‖ <= r (1 + tol)`` (``radius`` None: no bound), so it
+    is the unconstrained minimiser inside the ball: the ball problem's
+    solution with ``λ = 0``.
+
+    Returns ``(θ, λ, n_iter, factor)`` with ``λ = 0``, or ``λ = None`` when
+    the minimiser ``θ`` lies outside the ball (the bound binds), or None (no
+    convergence).
+    """
+    mask = smooth.mask
+
+    def value(th):
+        return smooth.value_grad(th)[0]
+
+    previous, since, refreshes, stalled = np.inf, 0, 0, False
+    last = None  # (θ, ∇f) of the previous iterate, for the BFGS update
+    own = False  # whether ``factor`` may be updated in place
+    for it in range(config.chord_max_iter):
+        val, grad, _, z = smooth.value_grad(theta)
+        if last is not None:
+            if not own:
+                factor = factor.copy()
+                own = True
+            factor.update(theta - last[0], grad - last[1])
+        last = (theta, grad)
+        if factor is None or (since >= config.chord_refresh_gap and stalled):
+            if refreshes == config.chord_max_refresh:
+                return None
+            rows = _chord_rows(smooth, config)
+            if rows is None:
+                return None
+            try:
+                factor = _ChordMatrix(smooth, z, 0.0, _sketch_rows(smooth, rows, refreshes))
+            except np.linalg.LinAlgError:
+                return None
+            own = True
+            refreshes += 1
+            since = 0
+        since += 1
+        step = -factor.solve(grad[:, None])[:, 0]
+        decrement = -float(grad @ step)
+        if not (np.isfinite(decrement) and decrement > 0):
+            return None
+        if decrement <= tol**2 * max(abs(val), 1e-3) or decrement <= 1e-30:
+            theta = theta + step
+            outside = radius is not None and _frobenius(mask * theta) > radius * (1.0 + tol)
+            return theta, None if outside else 0.0, it + 1, factor
+        # A chord step contracts the decrement by the matrix's error: refresh
+        # when it stops doing so (as the binding iteration does with its residual).
+        stalled = decrement > config.chord_rate**2 * previous
+        previous = decrement
+        # the line search evaluates through value_grad: its accepted point is cached
+        candidate = _backtrack(_along(theta, slice(None), step), value, val, decrement, config)
+        if candidate is None:
+            return None
+        theta = candidate
+    return None
+
+
+def _onto_sphere(smooth: _Smooth, radius, theta):
+    """``θ`` with ``W`` scaled onto ``‖W‖ = r`` and the penalty ``μ = −⟨∇_W f, W⟩ / r²`` there.
+
+    A start for the binding chord iteration from a point outside the ball
+    (the unconstrained minimiser). ``μ`` is the least-squares multiplier of
+    the stationarity equation at that point; None when it is not positive.
+    """
+    mask = smooth.mask
+    theta = theta.copy()
+    theta[mask == 1] *= radius / _frobenius(mask * theta)
+    _, grad, _, _ = smooth.value_grad(theta)
+    mu = -float((mask * grad) @ theta) / radius**2
+    return theta, (mu if mu > 0 else None)
 
 
 def _kkt_step(theta, mu, pt, r2, a, c):

@@ -26,7 +26,13 @@ import scipy.linalg
 import scipy.optimize
 
 from .._linalg import _frobenius
-from ._chord import _chord_rows, _kkt_step, _solve_l2_chord
+from ._chord import (
+    _chord_rows,
+    _kkt_step,
+    _onto_sphere,
+    _solve_free_chord,
+    _solve_l2_chord,
+)
 from ._config import _HeadConfig
 from ._newton import _factor, _newton
 from ._objective import _Smooth
@@ -34,7 +40,17 @@ from ._solution import _FastResult, _Start
 
 
 def _solve_unconstrained(smooth: _Smooth, radius, start: _Start, tol, max_iter, config):
-    """Minimise ``f`` by Newton's method (``radius`` is None: no constraint)."""
+    """Minimise ``f`` by Newton's method (``radius`` is None: no constraint).
+
+    When the full Hessian is too costly for the chord method, chord steps with
+    a sketched Hessian (:func:`~._chord._solve_free_chord`) run first.
+    """
+    rows = _chord_rows(smooth, config)
+    if rows is not None and rows < smooth.n:
+        theta = smooth.centred(start.theta)
+        free = _solve_free_chord(smooth, None, theta, start.chord, tol, config)
+        if free is not None and free[1] is not None:
+            return _FastResult(*free[:3], method="chord", chord=free[3])
     result = _solve_l2(smooth, None, smooth.centred(start.theta), 0.0, tol, max_iter, config)
     return None if result is None else _FastResult(*result, method="newton")
 
@@ -45,12 +61,30 @@ def _solve_l2_ball(smooth: _Smooth, radius, start: _Start, tol, max_iter, config
     mu0 = None if start.lam is None else start.lam / radius
     work = smooth.n * (smooth.p1 * smooth.K) ** 2
     # The chord matrix is a Hessian of all rows or, above chord_max_work, of a row sketch.
-    chord_ok = _chord_rows(smooth, config) is not None
+    rows = _chord_rows(smooth, config)
+    chord_ok = rows is not None
     if start.lam is not None and start.lam > 0 and chord_ok:
         # A binding warm start: chord steps with its chord matrix (if any).
         chord = _solve_l2_chord(smooth, radius, theta, mu0, start.chord, tol, config)
         if chord is not None:
             return _FastResult(*chord[:3], method="chord-l2", chord=chord[3])
+    elif chord_ok and rows < smooth.n:
+        # Full Hessians are too costly and the bound did not bind (or nothing is
+        # known): try the unconstrained minimiser by sketched chord steps first.
+        free = _solve_free_chord(smooth, radius, theta, start.chord, tol, config)
+        if free is not None and free[1] is not None:
+            return _FastResult(*free[:3], method="chord-l2", chord=free[3])
+        if free is not None:
+            # The minimiser is outside: the bound binds. Chord steps on the KKT
+            # system from its projection onto the sphere, with the same matrix.
+            start_b, mu_b = _onto_sphere(smooth, radius, free[0])
+            chord = None
+            if mu_b is not None:
+                chord = _solve_l2_chord(smooth, radius, start_b, mu_b, free[3], tol, config)
+            if chord is not None:
+                return _FastResult(
+                    chord[0], chord[1], free[2] + chord[2], method="chord-l2", chord=chord[3]
+                )
     if work > config.newton_max_work:
         result = _solve_large_l2(smooth, radius, theta, tol, max_iter, chord_ok, config)
         if result is not None:
