@@ -208,14 +208,17 @@ def _solve_l2_chord(smooth: _Smooth, radius, theta, mu, factor, tol, config: _He
 
 
 def _solve_free_chord(smooth: _Smooth, radius, theta, factor, tol, config: _HeadConfig):
-    """Minimise ``f`` by chord steps ``θ ← θ − t M ∇f`` (Armijo on ``t``): a ball not binding.
+    """Minimise ``f`` by Newton-CG preconditioned by a chord matrix (Armijo): a ball not binding.
 
     ``M`` is a :class:`_ChordMatrix` (the previous solve's, or built at the
     current iterate; a row sketch when the full Hessian is too costly),
-    BFGS-updated every step and refreshed when the decrement stops
-    contracting: a Newton sketch with exact gradients. The answer is accepted
+    BFGS-updated every step and refreshed when conjugate gradients need
+    ``pcg_max_iter`` products: a Newton sketch with exact gradients and exact
+    Hessian-vector products. The answer is accepted
     as :func:`~cvxdual.heads._newton._newton` accepts its own, on the
-    decrement ``∇fᵀ M ∇f <= tol² max(|f|, 1e-3)`` after a last full step,
+    decrement ``∇fᵀ M ∇f <= tol² max(|f|, 1e-3)``, or on
+    ``max |∇f| <= kkt_chord_rtol max |A|ᵀ|G|`` (``G`` the sample gradients at
+    the start: the gradient's scale without cancellation), after a last full step,
     and only when ``‖W‖ <= r (1 + tol)`` (``radius`` None: no bound), so it
     is the unconstrained minimiser inside the ball: the ball problem's
     solution with ``λ = 0``.
@@ -229,7 +232,11 @@ def _solve_free_chord(smooth: _Smooth, radius, theta, factor, tol, config: _Head
     def value(th):
         return smooth.value_grad(th)[0]
 
-    previous, since, refreshes, stalled = np.inf, 0, 0, False
+    # Scale of the stationarity test: the gradient's entries without cancellation,
+    # max |A|ᵀ|G| at the start (as the binding iteration's residual is relative).
+    G0 = smooth.value_grad(theta)[2]
+    scale = max(float(np.max(np.abs(G0).T @ np.abs(smooth.A))), 1e-300)
+    since, refreshes, stalled = 0, 0, False
     last = None  # (θ, ∇f) of the previous iterate, for the BFGS update
     own = False  # whether ``factor`` may be updated in place
     for it in range(config.chord_max_iter):
@@ -254,24 +261,53 @@ def _solve_free_chord(smooth: _Smooth, radius, theta, factor, tol, config: _Head
             refreshes += 1
             since = 0
         since += 1
-        step = -factor.solve(grad[:, None])[:, 0]
+        # Newton-CG: exact Hessian-vector products, the chord matrix as preconditioner
+        # (plain chord steps stall on directions whose curvature the sketch misses).
+        step, inner = _pcg(lambda v, z=z: smooth.hessp(z, v), grad, factor, config)
+        stalled = inner >= config.pcg_max_iter
         decrement = -float(grad @ step)
         if not (np.isfinite(decrement) and decrement > 0):
             return None
-        if decrement <= tol**2 * max(abs(val), 1e-3) or decrement <= 1e-30:
+        small = float(np.max(np.abs(grad))) <= config.kkt_chord_rtol * scale
+        if small or decrement <= tol**2 * max(abs(val), 1e-3) or decrement <= 1e-30:
             theta = theta + step
             outside = radius is not None and _frobenius(mask * theta) > radius * (1.0 + tol)
             return theta, None if outside else 0.0, it + 1, factor
-        # A chord step contracts the decrement by the matrix's error: refresh
-        # when it stops doing so (as the binding iteration does with its residual).
-        stalled = decrement > config.chord_rate**2 * previous
-        previous = decrement
         # the line search evaluates through value_grad: its accepted point is cached
         candidate = _backtrack(_along(theta, slice(None), step), value, val, decrement, config)
         if candidate is None:
             return None
         theta = candidate
     return None
+
+
+def _pcg(hessp, grad, factor, config: _HeadConfig):
+    """Approximately solve ``H s = −∇f`` by conjugate gradients preconditioned by ``factor``.
+
+    Stops when the preconditioned residual is ``pcg_rtol`` of the gradient's, or
+    after ``pcg_max_iter`` products; returns ``(s, products)``.
+    """
+    step = np.zeros_like(grad)
+    r = -grad
+    zr = factor.solve(r[:, None])[:, 0]
+    p = zr.copy()
+    rz = float(r @ zr)
+    target = config.pcg_rtol**2 * rz
+    for k in range(1, config.pcg_max_iter + 1):
+        Hp = hessp(p)
+        pHp = float(p @ Hp)
+        if not pHp > 0:
+            return (step if k > 1 else zr), k
+        alpha = rz / pHp
+        step += alpha * p
+        r -= alpha * Hp
+        zr = factor.solve(r[:, None])[:, 0]
+        rz_new = float(r @ zr)
+        if rz_new <= target:
+            return step, k
+        p = zr + (rz_new / rz) * p
+        rz = rz_new
+    return step, config.pcg_max_iter
 
 
 def _onto_sphere(smooth: _Smooth, radius, theta):
