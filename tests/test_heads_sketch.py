@@ -191,3 +191,24 @@ def test_sketched_solves_use_memory_linear_in_n():
     data = Phi.nbytes
     assert peak <= 12 * data + 16 * params**2 * 8
     assert peak < 0.01 * n * params**2 * 8
+
+
+def test_pcg_solves_the_newton_system_with_any_spd_preconditioner():
+    from cvxdual.heads._chord import _pcg
+
+    rng = np.random.default_rng(47)
+    B = rng.normal(size=(12, 12))
+    H = B @ B.T + 0.1 * np.eye(12)
+    g = rng.normal(size=12)
+
+    class Rough:  # a poor preconditioner: the inverse of the diagonal only
+        def solve(self, R):
+            return R / np.diag(H)[:, None]
+
+    config = replace(_HeadConfig(), pcg_rtol=1e-12, pcg_max_iter=40)
+    step, products = _pcg(lambda v: H @ v, g, Rough(), config)
+    np.testing.assert_allclose(H @ step, -g, rtol=1e-8, atol=1e-10)
+    assert products <= 40
+    # a product budget stops it (then the caller refreshes its preconditioner)
+    _, products = _pcg(lambda v: H @ v, g, Rough(), replace(config, pcg_max_iter=2))
+    assert products == 2
