@@ -154,6 +154,12 @@ def _solve_l2_chord(smooth: _Smooth, radius, theta, mu, factor, tol, config: _He
     ``μ > 0`` and ``|‖W‖ − r| <= tol r``, so it certifies the KKT conditions of
     the convex ball problem.
 
+    When ``factor`` is a row sketch (:func:`_chord_rows`), each step instead
+    solves its two systems with ``H + μP`` by conjugate gradients on exact
+    Hessian-vector products preconditioned by ``factor`` (Newton-CG): a
+    sketch misses the curvature of some directions, and plain chord steps
+    then stall short of ``kkt_chord_rtol``.
+
     Returns ``(θ, λ, n_iter, factor)`` or None (no convergence, or the bound
     seems not to bind).
     """
@@ -199,8 +205,22 @@ def _solve_l2_chord(smooth: _Smooth, radius, theta, mu, factor, tol, config: _He
             since = 0
         since += 1
         previous = residual
-        ac = factor.solve(np.column_stack([r1, pt]))
-        step = _kkt_step(theta, mu, pt, r2, ac[:, 0], ac[:, 1])
+        if factor.n_rows < smooth.n:
+            # A sketched matrix: Newton-CG on the KKT system instead (exact products
+            # with H + μP, the chord matrix as preconditioner), as in _solve_free_chord.
+            def product(v, z=z, mu=mu):
+                return smooth.hessp(z, v) + mu * (mask * v)
+
+            s1, k1 = _pcg(product, r1, factor, config)
+            s2, k2 = _pcg(product, pt, factor, config)
+            a, c = -s1, -s2
+            if max(k1, k2) >= config.pcg_max_iter:
+                since = config.chord_refresh_gap  # refresh at the next step
+                previous = 0.0
+        else:
+            ac = factor.solve(np.column_stack([r1, pt]))
+            a, c = ac[:, 0], ac[:, 1]
+        step = _kkt_step(theta, mu, pt, r2, a, c)
         if step is None:
             return None
         theta, mu = step
