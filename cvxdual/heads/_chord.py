@@ -43,6 +43,7 @@ class _ChordMatrix:
     def __init__(self, smooth: _Smooth, z, mu, rows=None):
         # ``rows``: the Hessian of a row sketch (see _sketch_rows) instead of all rows.
         self.n_rows = smooth.n if rows is None else len(rows)
+        self.sketched = rows is not None
         if rows is not None:
             smooth, z = smooth.rows(rows), z[rows]
         mask = smooth.mask
@@ -205,7 +206,7 @@ def _solve_l2_chord(smooth: _Smooth, radius, theta, mu, factor, tol, config: _He
             since = 0
         since += 1
         previous = residual
-        if factor.n_rows < smooth.n:
+        if getattr(factor, "sketched", False):  # (matrices pickled before sketches: full)
             # A sketched matrix: Newton-CG on the KKT system instead (exact products
             # with H + μP, the chord matrix as preconditioner), as in _solve_free_chord.
             def product(v, z=z, mu=mu):
