@@ -213,9 +213,11 @@ def _solve_l2_chord(smooth: _Smooth, radius, theta, mu, factor, tol, config: _He
                 return smooth.hessp(z, v) + mu * (mask * v)
 
             s1, k1 = _pcg(product, r1, factor, config)
-            s2, k2 = _pcg(product, pt, factor, config)
-            a, c = -s1, -s2
-            if max(k1, k2) >= config.pcg_max_iter:
+            a = -s1
+            # c only sets the step in μ, whose error vanishes at the KKT point:
+            # the chord matrix's product is enough for it.
+            c = factor.solve(pt[:, None])[:, 0]
+            if k1 >= config.pcg_max_iter:
                 since = config.chord_refresh_gap  # refresh at the next step
                 previous = 0.0
         else:
@@ -228,7 +230,9 @@ def _solve_l2_chord(smooth: _Smooth, radius, theta, mu, factor, tol, config: _He
     return None
 
 
-def _solve_free_chord(smooth: _Smooth, radius, theta, factor, tol, config: _HeadConfig):
+def _solve_free_chord(
+    smooth: _Smooth, radius, theta, factor, tol, config: _HeadConfig, mu: float = 0.0
+):
     """Minimise ``f`` by Newton-CG preconditioned by a chord matrix (Armijo): a ball not binding.
 
     ``M`` is a :class:`_ChordMatrix` (the previous solve's, or built at the
@@ -244,6 +248,9 @@ def _solve_free_chord(smooth: _Smooth, radius, theta, factor, tol, config: _Head
     is the unconstrained minimiser inside the ball: the ball problem's
     solution with ``λ = 0``.
 
+    With ``mu > 0`` it minimises the penalised ``f + μ/2 ‖Pθ‖²`` instead (a
+    globalised start for the binding iteration; ``λ`` is then meaningless).
+
     Returns ``(θ, λ, n_iter, factor)`` with ``λ = 0``, or ``λ = None`` when
     the minimiser ``θ`` lies outside the ball (the bound binds), or None (no
     convergence).
@@ -251,7 +258,7 @@ def _solve_free_chord(smooth: _Smooth, radius, theta, factor, tol, config: _Head
     mask = smooth.mask
 
     def value(th):
-        return smooth.value_grad(th)[0]
+        return smooth.value_grad(th)[0] + 0.5 * mu * float(np.sum((mask * th) ** 2))
 
     # Scale of the stationarity test: the gradient's entries without cancellation,
     # max |A|ᵀ|G| at the start (as the binding iteration's residual is relative).
@@ -262,6 +269,9 @@ def _solve_free_chord(smooth: _Smooth, radius, theta, factor, tol, config: _Head
     own = False  # whether ``factor`` may be updated in place
     for it in range(config.chord_max_iter):
         val, grad, _, z = smooth.value_grad(theta)
+        if mu > 0:
+            val = val + 0.5 * mu * float(np.sum((mask * theta) ** 2))
+            grad = grad + mu * (mask * theta)
         if last is not None:
             if not own:
                 factor = factor.copy()
@@ -275,7 +285,7 @@ def _solve_free_chord(smooth: _Smooth, radius, theta, factor, tol, config: _Head
             if rows is None:
                 return None
             try:
-                factor = _ChordMatrix(smooth, z, 0.0, _sketch_rows(smooth, rows, refreshes))
+                factor = _ChordMatrix(smooth, z, mu, _sketch_rows(smooth, rows, refreshes))
             except np.linalg.LinAlgError:
                 return None
             own = True
@@ -284,7 +294,10 @@ def _solve_free_chord(smooth: _Smooth, radius, theta, factor, tol, config: _Head
         since += 1
         # Newton-CG: exact Hessian-vector products, the chord matrix as preconditioner
         # (plain chord steps stall on directions whose curvature the sketch misses).
-        step, inner = _pcg(lambda v, z=z: smooth.hessp(z, v), grad, factor, config)
+        def product(v, z=z):
+            return smooth.hessp(z, v) + mu * (mask * v)
+
+        step, inner = _pcg(product, grad, factor, config)
         stalled = inner >= config.pcg_max_iter
         decrement = -float(grad @ step)
         if not (np.isfinite(decrement) and decrement > 0):

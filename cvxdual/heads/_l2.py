@@ -68,6 +68,17 @@ def _solve_l2_ball(smooth: _Smooth, radius, start: _Start, tol, max_iter, config
         chord = _solve_l2_chord(smooth, radius, theta, mu0, start.chord, tol, config)
         if chord is not None:
             return _FastResult(*chord[:3], method="chord-l2", chord=chord[3])
+        if rows < smooth.n:
+            # Too far for the (unglobalised) KKT iteration: first the penalised
+            # minimiser at the warm start's μ by globalised Newton-CG, then the
+            # KKT iteration from there.
+            pen = _solve_free_chord(smooth, None, theta, start.chord, tol, config, mu=mu0)
+            if pen is not None:
+                chord = _solve_l2_chord(smooth, radius, pen[0], mu0, pen[3], tol, config)
+                if chord is not None:
+                    return _FastResult(
+                        chord[0], chord[1], pen[2] + chord[2], method="chord-l2", chord=chord[3]
+                    )
     elif chord_ok and rows < smooth.n:
         # Full Hessians are too costly and the bound did not bind (or nothing is
         # known): try the unconstrained minimiser by sketched chord steps first.
