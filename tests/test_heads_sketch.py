@@ -212,3 +212,23 @@ def test_pcg_solves_the_newton_system_with_any_spd_preconditioner():
     # a product budget stops it (then the caller refreshes its preconditioner)
     _, products = _pcg(lambda v: H @ v, g, Rough(), replace(config, pcg_max_iter=2))
     assert products == 2
+
+
+@pytest.mark.parametrize("loss", ["log_loss", "multinomial"])
+def test_penalised_newton_cg_matches_newton(loss):
+    # The globalised start of a far binding warm start: the minimiser of
+    # f + μ/2 ‖W‖² by sketched Newton-CG equals Newton's (full Hessians).
+    from cvxdual.heads._chord import _solve_free_chord
+    from cvxdual.heads._newton import _newton
+
+    Phi, y = problem(loss, n=400, d=5, seed=48)
+    lf = get_loss(loss)
+    smooth = _Smooth(lf, Phi, lf.encode_targets(y), np.full(400, 1 / 400), True)
+    config = _sketch_config(400, smooth.p1 * smooth.K)
+    theta0 = np.zeros(smooth.p1 * smooth.K)
+    mu = 0.05
+    result = _solve_free_chord(smooth, None, theta0, None, 1e-9, config, mu=mu)
+    assert result is not None and result[3].sketched
+    reference, ok, _, _ = _newton(smooth, theta0, mu, 1e-9, 50, _HeadConfig())
+    assert ok
+    np.testing.assert_allclose(result[0], reference, rtol=1e-6, atol=1e-9)

@@ -15,6 +15,15 @@ The solution is the penalised optimum :math:`\theta(\mu) = \arg\min f(\theta) +
   still cheap, Newton's method on the KKT system in :math:`(\theta, \mu)`, or
   else chord steps if L-BFGS stopped short of the KKT residual.
 
+Above ``chord_max_work`` a full Hessian is never assembled: the chord matrix
+is the inverse Hessian of a row sketch (a Newton sketch, Pilanci & Wainwright
+2017) used as the preconditioner of Newton-CG with exact Hessian-vector products
+and exact gradients on all rows, in three forms (:mod:`._chord`): unconstrained
+or non-binding (Armijo), binding from a warm start (the KKT system in
+:math:`(\theta, \mu)`), and, for a warm start too far for the latter, the
+penalised minimiser at its :math:`\mu` first. The answer must pass the same KKT
+test as every fast solve, so the sketch only changes the cost.
+
 Each solver returns a :class:`~._solution._FastResult` or None (not certified:
 the next path, or CVXPY, takes over).
 """
