@@ -143,6 +143,23 @@ def _sketch_rows(smooth: _Smooth, rows: int, draw: int) -> np.ndarray | None:
     return np.sort(rng.choice(smooth.n, size=rows, replace=False))
 
 
+def _fresh_matrix(smooth: _Smooth, z, mu, refreshes, config: _HeadConfig):
+    """A chord matrix at the scores ``z`` (all rows or a new sketch), or None.
+
+    None when the solve has used its ``chord_max_refresh`` refreshes, when no
+    chord matrix is affordable, or when the Hessian cannot be factored.
+    """
+    if refreshes == config.chord_max_refresh:
+        return None
+    rows = _chord_rows(smooth, config)
+    if rows is None:
+        return None
+    try:
+        return _ChordMatrix(smooth, z, mu, _sketch_rows(smooth, rows, refreshes))
+    except np.linalg.LinAlgError:
+        return None
+
+
 def _solve_l2_chord(smooth: _Smooth, radius, theta, mu, factor, tol, config: _HeadConfig):
     """Solve the binding L2 problem by a chord method on its KKT system.
 
@@ -194,14 +211,8 @@ def _solve_l2_chord(smooth: _Smooth, radius, theta, mu, factor, tol, config: _He
             return None
         stalled = since >= config.chord_refresh_gap and residual > config.chord_rate * previous
         if factor is None or stalled:
-            if refreshes == config.chord_max_refresh or mu <= 0:
-                return None
-            rows = _chord_rows(smooth, config)
-            if rows is None:
-                return None
-            try:
-                factor = _ChordMatrix(smooth, z, mu, _sketch_rows(smooth, rows, refreshes))
-            except np.linalg.LinAlgError:
+            factor = _fresh_matrix(smooth, z, mu, refreshes, config) if mu > 0 else None
+            if factor is None:
                 return None
             own = True
             refreshes += 1
@@ -281,18 +292,10 @@ def _solve_free_chord(
             factor.update(theta - last[0], grad - last[1])
         last = (theta, grad)
         if factor is None or (since >= config.chord_refresh_gap and stalled):
-            if refreshes == config.chord_max_refresh:
+            refreshes, since, own = refreshes + 1, 0, True
+            factor = _fresh_matrix(smooth, z, mu, refreshes - 1, config)
+            if factor is None:
                 return None
-            rows = _chord_rows(smooth, config)
-            if rows is None:
-                return None
-            try:
-                factor = _ChordMatrix(smooth, z, mu, _sketch_rows(smooth, rows, refreshes))
-            except np.linalg.LinAlgError:
-                return None
-            own = True
-            refreshes += 1
-            since = 0
         since += 1
         # Newton-CG: exact Hessian-vector products, the chord matrix as preconditioner
         # (plain chord steps stall on directions whose curvature the sketch misses).
