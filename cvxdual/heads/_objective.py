@@ -36,6 +36,8 @@ class _Smooth:
         self.n_eval = 0
         self.n_hvp = 0
         self._last = None
+        self._A32 = None  # A in float32 and the curvature at one z, for hessp
+        self._curv = None
 
     def rows(self, idx) -> _Smooth:
         """The same objective restricted to the rows ``idx``, reweighted to the same total.
@@ -52,7 +54,7 @@ class _Smooth:
         sub.A, sub.Y, sub.w = self.A[idx], self.Y[idx], w * scale
         sub.n = sub.A.shape[0]
         sub._wy = sub.w[:, None] * sub.Y if self.multinomial else None
-        sub.n_eval, sub.n_hvp, sub._last = 0, 0, None
+        sub.n_eval, sub.n_hvp, sub._last, sub._A32, sub._curv = 0, 0, None, None, None
         return sub
 
     def theta(self, coef, intercept) -> np.ndarray:
@@ -117,22 +119,37 @@ class _Smooth:
         return result
 
     def hessp(self, z, v) -> np.ndarray:
-        """``∇²f v`` at the scores ``z``, exact on all rows (two products with ``A``).
+        """``∇²f v`` at the scores ``z`` on all rows, in float32 (two products with ``A``).
 
+        Only the conjugate-gradient steps of the sketched paths use it: their
+        products only steer the Newton direction, while the gradients and the
+        KKT test stay exact in float64, so single precision (half the memory
+        traffic of the two skinny products) changes the rate, never the answer.
+        The curvature weights are computed once per ``z`` (the same array object).
         Without the multinomial gauge term of :meth:`hessian`: callers keep
         ``v`` centred over the classes, where the two agree.
         """
         self.n_hvp += 1
-        U = self.A @ v.reshape(self.p1, self.K, order="F")
+        if self._A32 is None:
+            self._A32 = self.A.astype(np.float32)
+        if self._curv is None or self._curv[0] is not z:
+            if self.multinomial:
+                P = np.exp(z - z.max(axis=1, keepdims=True))
+                P /= P.sum(axis=1, keepdims=True)
+                weights = (P.astype(np.float32), self.w.astype(np.float32)[:, None])
+            else:
+                h = self.w[:, None] * self.loss.hessian_diag(z, self.Y)
+                weights = (h.astype(np.float32), None)
+            self._curv = (z, weights)
+        curvature, w = self._curv[1]
+        U = self._A32 @ v.reshape(self.p1, self.K, order="F").astype(np.float32)
         if self.multinomial:
-            P = np.exp(z - z.max(axis=1, keepdims=True))
-            P /= P.sum(axis=1, keepdims=True)
-            T = P * U
-            T -= P * T.sum(axis=1, keepdims=True)
-            T *= self.w[:, None]
+            T = curvature * U
+            T -= curvature * T.sum(axis=1, keepdims=True)
+            T *= w
         else:
-            T = self.w[:, None] * self.loss.hessian_diag(z, self.Y) * U
-        return (T.T @ self.A).ravel()
+            T = curvature * U
+        return (T.T @ self._A32).ravel().astype(np.float64)
 
     def hessian(self, z, gauge: bool = True, dtype=np.float64) -> np.ndarray:
         """Hessian of ``f``; for the multinomial loss plus the projector on its null space.
