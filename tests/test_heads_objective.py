@@ -94,3 +94,19 @@ def test_power_of_two_scale_is_exact_and_near_the_rms(scale):
     else:  # kept within 2^±960, so that Φ / c neither overflows nor underflows
         assert c == 2.0 ** (960 * np.sign(np.log2(rms)))
     assert _power_of_two_scale(np.zeros((2, 2))) == 1.0
+
+
+@pytest.mark.parametrize("loss", FAST_LOSSES)
+def test_hessp_is_the_hessian_on_centred_directions(loss):
+    # Hessian-vector products on all rows (the sketched Newton-CG path):
+    # the Hessian's product along directions off the multinomial gauge.
+    smooth, theta = _smooth(loss, seed=53)
+    _, _, _, z = smooth.value_grad(theta)
+    H = smooth.hessian(z)
+    rng = np.random.default_rng(54)
+    for _ in range(3):
+        v = smooth.centred(rng.normal(size=theta.size))
+        # in float32: to single-precision rounding of the products
+        np.testing.assert_allclose(smooth.hessp(z, v), H @ v, rtol=1e-4,
+                                   atol=1e-5 * np.abs(H).max() * np.abs(v).max())
+    assert smooth.n_hvp == 3

@@ -4,6 +4,8 @@ Consecutive solves in a training loop see slowly changing features, so the
 Hessian of one solve is a good iteration matrix for the next: the KKT system
 in ``(θ, μ)`` is solved with the inverse of an earlier ``H + μP`` (kept in
 float32 and BFGS-updated), refreshed only when the iteration stops contracting.
+When the full Hessian is too costly, the matrix comes from a row sketch and
+preconditions Newton-CG steps with exact Hessian-vector products instead.
 """
 
 from __future__ import annotations
@@ -15,8 +17,9 @@ import scipy.linalg
 import scipy.linalg.blas
 import scipy.linalg.lapack
 
+from .._linalg import _frobenius
 from ._config import _HeadConfig
-from ._newton import _factor
+from ._newton import _along, _backtrack, _factor
 from ._objective import _Smooth
 
 
@@ -39,7 +42,12 @@ class _ChordMatrix:
     solve to solve and needs fewer full refreshes.
     """
 
-    def __init__(self, smooth: _Smooth, z, mu):
+    def __init__(self, smooth: _Smooth, z, mu, rows=None):
+        # ``rows``: the Hessian of a row sketch (see _sketch_rows) instead of all rows.
+        self.n_rows = smooth.n if rows is None else len(rows)
+        self.sketched = rows is not None
+        if rows is not None:
+            smooth, z = smooth.rows(rows), z[rows]
         mask = smooth.mask
         inverse = None
         for dtype in (np.float32, np.float64):
@@ -106,6 +114,52 @@ class _ChordMatrix:
         return X
 
 
+def _chord_rows(smooth: _Smooth, config: _HeadConfig) -> int | None:
+    """Rows the chord matrix's Hessian is assembled from: ``n``, fewer (a sketch), or None.
+
+    All rows while the Hessian costs at most ``chord_max_work``; above, a
+    uniform row sketch of ``sketch_rows_per_param`` rows per parameter if that
+    is affordable; None when neither is (or the dense inverse is too large).
+    """
+    params = smooth.p1 * smooth.K
+    if params > config.chord_max_params:
+        return None
+    if smooth.n * params**2 <= config.chord_max_work:
+        return smooth.n
+    rows = min(smooth.n, int(np.ceil(config.sketch_rows_per_param * params)))
+    return rows if rows * params**2 <= config.chord_max_work else None
+
+
+def _sketch_rows(smooth: _Smooth, rows: int, draw: int) -> np.ndarray | None:
+    """``rows`` distinct row indices drawn uniformly (None for all rows).
+
+    Deterministic (seeded by the problem size and ``draw``, the refresh count)
+    so that solves are reproducible; which rows are drawn only changes the
+    rate of the chord iteration, never its fixed point.
+    """
+    if rows >= smooth.n:
+        return None
+    rng = np.random.default_rng((smooth.n, smooth.p1, smooth.K, draw))
+    return np.sort(rng.choice(smooth.n, size=rows, replace=False))
+
+
+def _fresh_matrix(smooth: _Smooth, z, mu, refreshes, config: _HeadConfig):
+    """A chord matrix at the scores ``z`` (all rows or a new sketch), or None.
+
+    None when the solve has used its ``chord_max_refresh`` refreshes, when no
+    chord matrix is affordable, or when the Hessian cannot be factored.
+    """
+    if refreshes == config.chord_max_refresh:
+        return None
+    rows = _chord_rows(smooth, config)
+    if rows is None:
+        return None
+    try:
+        return _ChordMatrix(smooth, z, mu, _sketch_rows(smooth, rows, refreshes))
+    except np.linalg.LinAlgError:
+        return None
+
+
 def _solve_l2_chord(smooth: _Smooth, radius, theta, mu, factor, tol, config: _HeadConfig):
     """Solve the binding L2 problem by a chord method on its KKT system.
 
@@ -119,6 +173,12 @@ def _solve_l2_chord(smooth: _Smooth, radius, theta, mu, factor, tol, config: _He
     only when the relative KKT residual reaches ``kkt_chord_rtol`` with
     ``μ > 0`` and ``|‖W‖ − r| <= tol r``, so it certifies the KKT conditions of
     the convex ball problem.
+
+    When ``factor`` is a row sketch (:func:`_chord_rows`), each step instead
+    solves its two systems with ``H + μP`` by conjugate gradients on exact
+    Hessian-vector products preconditioned by ``factor`` (Newton-CG): a
+    sketch misses the curvature of some directions, and plain chord steps
+    then stall short of ``kkt_chord_rtol``.
 
     Returns ``(θ, λ, n_iter, factor)`` or None (no convergence, or the bound
     seems not to bind).
@@ -151,23 +211,157 @@ def _solve_l2_chord(smooth: _Smooth, radius, theta, mu, factor, tol, config: _He
             return None
         stalled = since >= config.chord_refresh_gap and residual > config.chord_rate * previous
         if factor is None or stalled:
-            if refreshes == config.chord_max_refresh or mu <= 0:
-                return None
-            try:
-                factor = _ChordMatrix(smooth, z, mu)
-            except np.linalg.LinAlgError:
+            factor = _fresh_matrix(smooth, z, mu, refreshes, config) if mu > 0 else None
+            if factor is None:
                 return None
             own = True
             refreshes += 1
             since = 0
         since += 1
         previous = residual
-        ac = factor.solve(np.column_stack([r1, pt]))
-        step = _kkt_step(theta, mu, pt, r2, ac[:, 0], ac[:, 1])
+        if getattr(factor, "sketched", False):  # (matrices pickled before sketches: full)
+            # A sketched matrix: Newton-CG on the KKT system instead (exact products
+            # with H + μP, the chord matrix as preconditioner), as in _solve_free_chord.
+            def product(v, z=z, mu=mu):
+                return smooth.hessp(z, v) + mu * (mask * v)
+
+            s1, k1 = _pcg(product, r1, factor, config)
+            a = -s1
+            # c only sets the step in μ, whose error vanishes at the KKT point:
+            # the chord matrix's product is enough for it.
+            c = factor.solve(pt[:, None])[:, 0]
+            if k1 >= config.pcg_max_iter:
+                since = config.chord_refresh_gap  # refresh at the next step
+                previous = 0.0
+        else:
+            ac = factor.solve(np.column_stack([r1, pt]))
+            a, c = ac[:, 0], ac[:, 1]
+        step = _kkt_step(theta, mu, pt, r2, a, c)
         if step is None:
             return None
         theta, mu = step
     return None
+
+
+def _solve_free_chord(
+    smooth: _Smooth, radius, theta, factor, tol, config: _HeadConfig, mu: float = 0.0
+):
+    """Minimise ``f`` by Newton-CG preconditioned by a chord matrix (Armijo): a ball not binding.
+
+    ``M`` is a :class:`_ChordMatrix` (the previous solve's, or built at the
+    current iterate; a row sketch when the full Hessian is too costly),
+    BFGS-updated every step and refreshed when conjugate gradients need
+    ``pcg_max_iter`` products: a Newton sketch with exact gradients and exact
+    Hessian-vector products. The answer is accepted
+    as :func:`~cvxdual.heads._newton._newton` accepts its own, on the
+    decrement ``∇fᵀ M ∇f <= tol² max(|f|, 1e-3)``, or on
+    ``max |∇f| <= kkt_chord_rtol max |A|ᵀ|G|`` (``G`` the sample gradients at
+    the start: the gradient's scale without cancellation), after a last full step,
+    and only when ``‖W‖ <= r (1 + tol)`` (``radius`` None: no bound), so it
+    is the unconstrained minimiser inside the ball: the ball problem's
+    solution with ``λ = 0``.
+
+    With ``mu > 0`` it minimises the penalised ``f + μ/2 ‖Pθ‖²`` instead (a
+    globalised start for the binding iteration; ``λ`` is then meaningless).
+
+    Returns ``(θ, λ, n_iter, factor)`` with ``λ = 0``, or ``λ = None`` when
+    the minimiser ``θ`` lies outside the ball (the bound binds), or None (no
+    convergence).
+    """
+    mask = smooth.mask
+
+    def value(th):
+        return smooth.value_grad(th)[0] + 0.5 * mu * float(np.sum((mask * th) ** 2))
+
+    # Scale of the stationarity test: the gradient's entries without cancellation,
+    # max |A|ᵀ|G| at the start (as the binding iteration's residual is relative).
+    G0 = smooth.value_grad(theta)[2]
+    scale = max(float(np.max(np.abs(G0).T @ np.abs(smooth.A))), 1e-300)
+    since, refreshes, stalled = 0, 0, False
+    last = None  # (θ, ∇f) of the previous iterate, for the BFGS update
+    own = False  # whether ``factor`` may be updated in place
+    for it in range(config.chord_max_iter):
+        val, grad, _, z = smooth.value_grad(theta)
+        if mu > 0:
+            val = val + 0.5 * mu * float(np.sum((mask * theta) ** 2))
+            grad = grad + mu * (mask * theta)
+        if last is not None:
+            if not own:
+                factor = factor.copy()
+                own = True
+            factor.update(theta - last[0], grad - last[1])
+        last = (theta, grad)
+        if factor is None or (since >= config.chord_refresh_gap and stalled):
+            refreshes, since, own = refreshes + 1, 0, True
+            factor = _fresh_matrix(smooth, z, mu, refreshes - 1, config)
+            if factor is None:
+                return None
+        since += 1
+        # Newton-CG: exact Hessian-vector products, the chord matrix as preconditioner
+        # (plain chord steps stall on directions whose curvature the sketch misses).
+        def product(v, z=z):
+            return smooth.hessp(z, v) + mu * (mask * v)
+
+        step, inner = _pcg(product, grad, factor, config)
+        stalled = inner >= config.pcg_max_iter
+        decrement = -float(grad @ step)
+        if not (np.isfinite(decrement) and decrement > 0):
+            return None
+        small = float(np.max(np.abs(grad))) <= config.kkt_chord_rtol * scale
+        if small or decrement <= tol**2 * max(abs(val), 1e-3) or decrement <= 1e-30:
+            theta = theta + step
+            outside = radius is not None and _frobenius(mask * theta) > radius * (1.0 + tol)
+            return theta, None if outside else 0.0, it + 1, factor
+        # the line search evaluates through value_grad: its accepted point is cached
+        candidate = _backtrack(_along(theta, slice(None), step), value, val, decrement, config)
+        if candidate is None:
+            return None
+        theta = candidate
+    return None
+
+
+def _pcg(hessp, grad, factor, config: _HeadConfig):
+    """Approximately solve ``H s = −∇f`` by conjugate gradients preconditioned by ``factor``.
+
+    Stops when the preconditioned residual is ``pcg_rtol`` of the gradient's, or
+    after ``pcg_max_iter`` products; returns ``(s, products)``.
+    """
+    step = np.zeros_like(grad)
+    r = -grad
+    zr = factor.solve(r[:, None])[:, 0]
+    p = zr.copy()
+    rz = float(r @ zr)
+    target = config.pcg_rtol**2 * rz
+    for k in range(1, config.pcg_max_iter + 1):
+        Hp = hessp(p)
+        pHp = float(p @ Hp)
+        if not pHp > 0:
+            return (step if k > 1 else zr), k
+        alpha = rz / pHp
+        step += alpha * p
+        r -= alpha * Hp
+        zr = factor.solve(r[:, None])[:, 0]
+        rz_new = float(r @ zr)
+        if rz_new <= target:
+            return step, k
+        p = zr + (rz_new / rz) * p
+        rz = rz_new
+    return step, config.pcg_max_iter
+
+
+def _onto_sphere(smooth: _Smooth, radius, theta):
+    """``θ`` with ``W`` scaled onto ``‖W‖ = r`` and the penalty ``μ = −⟨∇_W f, W⟩ / r²`` there.
+
+    A start for the binding chord iteration from a point outside the ball
+    (the unconstrained minimiser). ``μ`` is the least-squares multiplier of
+    the stationarity equation at that point; None when it is not positive.
+    """
+    mask = smooth.mask
+    theta = theta.copy()
+    theta[mask == 1] *= radius / _frobenius(mask * theta)
+    _, grad, _, _ = smooth.value_grad(theta)
+    mu = -float((mask * grad) @ theta) / radius**2
+    return theta, (mu if mu > 0 else None)
 
 
 def _kkt_step(theta, mu, pt, r2, a, c):

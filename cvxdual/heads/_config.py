@@ -84,6 +84,17 @@ class _HeadConfig:
     # The chord method assembles a Hessian (n (p1 K)² flops) at least once per
     # solve without a cached one and on each refresh; above this it is not tried.
     chord_max_work: float = 2e9
+    # ... above which its Hessian comes from a uniform sample of this many rows
+    # per parameter (a Newton sketch, Pilanci & Wainwright 2017): the gradients
+    # and the KKT test stay exact on all rows, so the sketch only sets the
+    # contraction rate of the iteration (BFGS updates then correct the matrix).
+    sketch_rows_per_param: float = 4.0
+    # Newton-CG steps of the non-binding chord path: conjugate gradients with
+    # exact Hessian-vector products, preconditioned by the chord matrix, to this
+    # relative (preconditioned) residual...
+    pcg_rtol: float = 0.05
+    # ... or this many products (then the preconditioner is refreshed).
+    pcg_max_iter: int = 10
 
     # L-BFGS on the sphere (large L2 problems).
     # Correction pairs (scipy's default is 10; a pair costs only 2 (p1 K)

@@ -15,6 +15,15 @@ The solution is the penalised optimum :math:`\theta(\mu) = \arg\min f(\theta) +
   still cheap, Newton's method on the KKT system in :math:`(\theta, \mu)`, or
   else chord steps if L-BFGS stopped short of the KKT residual.
 
+Above ``chord_max_work`` a full Hessian is never assembled: the chord matrix
+is the inverse Hessian of a row sketch (a Newton sketch, Pilanci & Wainwright
+2017) used as the preconditioner of Newton-CG with exact Hessian-vector products
+and exact gradients on all rows, in three forms (:mod:`._chord`): unconstrained
+or non-binding (Armijo), binding from a warm start (the KKT system in
+:math:`(\theta, \mu)`), and, for a warm start too far for the latter, the
+penalised minimiser at its :math:`\mu` first. The answer must pass the same KKT
+test as every fast solve, so the sketch only changes the cost.
+
 Each solver returns a :class:`~._solution._FastResult` or None (not certified:
 the next path, or CVXPY, takes over).
 """
@@ -26,7 +35,13 @@ import scipy.linalg
 import scipy.optimize
 
 from .._linalg import _frobenius
-from ._chord import _kkt_step, _solve_l2_chord
+from ._chord import (
+    _chord_rows,
+    _kkt_step,
+    _onto_sphere,
+    _solve_free_chord,
+    _solve_l2_chord,
+)
 from ._config import _HeadConfig
 from ._newton import _factor, _newton
 from ._objective import _Smooth
@@ -34,7 +49,17 @@ from ._solution import _FastResult, _Start
 
 
 def _solve_unconstrained(smooth: _Smooth, radius, start: _Start, tol, max_iter, config):
-    """Minimise ``f`` by Newton's method (``radius`` is None: no constraint)."""
+    """Minimise ``f`` by Newton's method (``radius`` is None: no constraint).
+
+    When the full Hessian is too costly for the chord method, chord steps with
+    a sketched Hessian (:func:`~._chord._solve_free_chord`) run first.
+    """
+    rows = _chord_rows(smooth, config)
+    if rows is not None and rows < smooth.n:
+        theta = smooth.centred(start.theta)
+        free = _solve_free_chord(smooth, None, theta, start.chord, tol, config)
+        if free is not None and free[1] is not None:
+            return _FastResult(*free[:3], method="chord", chord=free[3])
     result = _solve_l2(smooth, None, smooth.centred(start.theta), 0.0, tol, max_iter, config)
     return None if result is None else _FastResult(*result, method="newton")
 
@@ -44,12 +69,42 @@ def _solve_l2_ball(smooth: _Smooth, radius, start: _Start, tol, max_iter, config
     theta = smooth.centred(start.theta)
     mu0 = None if start.lam is None else start.lam / radius
     work = smooth.n * (smooth.p1 * smooth.K) ** 2
-    chord_ok = smooth.p1 * smooth.K <= config.chord_max_params and work <= config.chord_max_work
+    # The chord matrix is a Hessian of all rows or, above chord_max_work, of a row sketch.
+    rows = _chord_rows(smooth, config)
+    chord_ok = rows is not None
     if start.lam is not None and start.lam > 0 and chord_ok:
         # A binding warm start: chord steps with its chord matrix (if any).
         chord = _solve_l2_chord(smooth, radius, theta, mu0, start.chord, tol, config)
         if chord is not None:
             return _FastResult(*chord[:3], method="chord-l2", chord=chord[3])
+        if rows < smooth.n:
+            # Too far for the (unglobalised) KKT iteration: first the penalised
+            # minimiser at the warm start's μ by globalised Newton-CG, then the
+            # KKT iteration from there.
+            pen = _solve_free_chord(smooth, None, theta, start.chord, tol, config, mu=mu0)
+            if pen is not None:
+                chord = _solve_l2_chord(smooth, radius, pen[0], mu0, pen[3], tol, config)
+                if chord is not None:
+                    return _FastResult(
+                        chord[0], chord[1], pen[2] + chord[2], method="chord-l2", chord=chord[3]
+                    )
+    elif chord_ok and rows < smooth.n:
+        # Full Hessians are too costly and the bound did not bind (or nothing is
+        # known): try the unconstrained minimiser by sketched chord steps first.
+        free = _solve_free_chord(smooth, radius, theta, start.chord, tol, config)
+        if free is not None and free[1] is not None:
+            return _FastResult(*free[:3], method="chord-l2", chord=free[3])
+        if free is not None:
+            # The minimiser is outside: the bound binds. Chord steps on the KKT
+            # system from its projection onto the sphere, with the same matrix.
+            start_b, mu_b = _onto_sphere(smooth, radius, free[0])
+            chord = None
+            if mu_b is not None:
+                chord = _solve_l2_chord(smooth, radius, start_b, mu_b, free[3], tol, config)
+            if chord is not None:
+                return _FastResult(
+                    chord[0], chord[1], free[2] + chord[2], method="chord-l2", chord=chord[3]
+                )
     if work > config.newton_max_work:
         result = _solve_large_l2(smooth, radius, theta, tol, max_iter, chord_ok, config)
         if result is not None:

@@ -34,7 +34,28 @@ class _Smooth:
         self.multinomial = loss.name == "multinomial"
         self._wy = weights[:, None] * Y if self.multinomial else None
         self.n_eval = 0
+        self.n_hvp = 0
         self._last = None
+        self._A32 = None  # A in float32 and the curvature at one z, for hessp
+        self._curv = None
+
+    def rows(self, idx) -> _Smooth:
+        """The same objective restricted to the rows ``idx``, reweighted to the same total.
+
+        ``Σ_{i∈idx} w_i ℓ_i`` scaled by ``Σ w / Σ_{idx} w``: an estimate of ``f``
+        whose Hessian (a row sketch, Pilanci & Wainwright 2017) costs
+        ``|idx| / n`` of the full one. Shares no writable state with ``self``.
+        """
+        sub = object.__new__(_Smooth)
+        sub.__dict__.update(self.__dict__)
+        w = self.w[idx]
+        total = float(w.sum())
+        scale = float(self.w.sum()) / total if total > 0 else 0.0
+        sub.A, sub.Y, sub.w = self.A[idx], self.Y[idx], w * scale
+        sub.n = sub.A.shape[0]
+        sub._wy = sub.w[:, None] * sub.Y if self.multinomial else None
+        sub.n_eval, sub.n_hvp, sub._last, sub._A32, sub._curv = 0, 0, None, None, None
+        return sub
 
     def theta(self, coef, intercept) -> np.ndarray:
         Theta = np.vstack([coef, intercept[None, :]]) if self.p1 > self.d else coef
@@ -96,6 +117,39 @@ class _Smooth:
         result = (value, grad, G, z)
         self._last = (np.array(theta, dtype=float, copy=True), result)
         return result
+
+    def hessp(self, z, v) -> np.ndarray:
+        """``∇²f v`` at the scores ``z`` on all rows, in float32 (two products with ``A``).
+
+        Only the conjugate-gradient steps of the sketched paths use it: their
+        products only steer the Newton direction, while the gradients and the
+        KKT test stay exact in float64, so single precision (half the memory
+        traffic of the two skinny products) changes the rate, never the answer.
+        The curvature weights are computed once per ``z`` (the same array object).
+        Without the multinomial gauge term of :meth:`hessian`: callers keep
+        ``v`` centred over the classes, where the two agree.
+        """
+        self.n_hvp += 1
+        if self._A32 is None:
+            self._A32 = self.A.astype(np.float32)
+        if self._curv is None or self._curv[0] is not z:
+            if self.multinomial:
+                P = np.exp(z - z.max(axis=1, keepdims=True))
+                P /= P.sum(axis=1, keepdims=True)
+                weights = (P.astype(np.float32), self.w.astype(np.float32)[:, None])
+            else:
+                h = self.w[:, None] * self.loss.hessian_diag(z, self.Y)
+                weights = (h.astype(np.float32), None)
+            self._curv = (z, weights)
+        curvature, w = self._curv[1]
+        U = self._A32 @ v.reshape(self.p1, self.K, order="F").astype(np.float32)
+        if self.multinomial:
+            T = curvature * U
+            T -= curvature * T.sum(axis=1, keepdims=True)
+            T *= w
+        else:
+            T = curvature * U
+        return (T.T @ self._A32).ravel().astype(np.float64)
 
     def hessian(self, z, gauge: bool = True, dtype=np.float64) -> np.ndarray:
         """Hessian of ``f``; for the multinomial loss plus the projector on its null space.

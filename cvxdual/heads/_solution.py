@@ -32,7 +32,8 @@ class HeadSolution:
     status : str
         ``"optimal"``.
     method : str
-        ``"cvxpy"``, ``"newton"`` (no constraint), ``"newton-l2"``, ``"lbfgs-l2"``,
+        ``"cvxpy"``, ``"newton"`` (no constraint), ``"chord"`` (no constraint, large
+        problems: Newton-CG preconditioned by a sketched Hessian), ``"newton-l2"``, ``"lbfgs-l2"``,
         ``"lbfgs-newton-l2"``, ``"lbfgs-chord-l2"`` (large problems),
         ``"chord-l2"`` (warm-started L2 solves), ``"face-newton-l1"`` or
         ``"face-newton-linf"``.
@@ -49,7 +50,10 @@ class HeadSolution:
     float32 inverse of the penalised Hessian ``H + μP`` kept up to date by
     BFGS updates. A solve warm-started from that solution (same loss, shape and
     feature scale) starts from this matrix, so consecutive solves on slowly
-    changing features cost a few gradient evaluations each.
+    changing features cost a few gradient evaluations each. Above
+    ``chord_max_work`` (private config) the matrix is the inverse Hessian of a
+    row sketch, and the steps are Newton-CG with exact Hessian-vector products
+    preconditioned by it; gradients and the KKT test stay exact on all rows.
 
     Examples
     --------
