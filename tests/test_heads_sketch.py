@@ -29,6 +29,7 @@ def _sketch_config(n, params, rows_per_param=4.0):
         _HeadConfig(),
         chord_max_work=0.5 * n * params**2,
         sketch_rows_per_param=rows_per_param,
+        sketch_min_params=1,
     )
 
 
@@ -62,6 +63,8 @@ def test_chord_rows_selects_all_rows_a_sketch_or_nothing():
     # too costly even as a sketch, or too many parameters for a dense inverse
     assert _chord_rows(smooth, replace(_HeadConfig(), chord_max_work=10.0)) is None
     assert _chord_rows(smooth, replace(_HeadConfig(), chord_max_params=10)) is None
+    # too few parameters for the sketch to pay (its Newton-CG products cost more)
+    assert _chord_rows(smooth, replace(_sketch_config(400, params), sketch_min_params=19)) is None
     # a sketch as large as the data is the full Hessian, which is unaffordable
     assert _chord_rows(smooth, _sketch_config(400, params, rows_per_param=100.0)) is None
     rows = _sketch_rows(smooth, 72, 0)
@@ -178,7 +181,7 @@ def test_sketched_solves_use_memory_linear_in_n():
     Phi = rng.normal(size=(n, d))
     y = np.argmax(Phi[:, :K] + 2.0 * rng.normal(size=(n, K)), axis=1)
     params = (d + 1) * K
-    config = replace(_HeadConfig(), chord_max_work=0.5 * n * params**2)
+    config = replace(_HeadConfig(), chord_max_work=0.5 * n * params**2, sketch_min_params=1)
     head = NormBoundedHead("multinomial", L2Ball(0.5), _config=config)
     first = head.solve(Phi, y)
     tracemalloc.start()

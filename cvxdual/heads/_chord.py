@@ -119,13 +119,16 @@ def _chord_rows(smooth: _Smooth, config: _HeadConfig) -> int | None:
 
     All rows while the Hessian costs at most ``chord_max_work``; above, a
     uniform row sketch of ``sketch_rows_per_param`` rows per parameter if that
-    is affordable; None when neither is (or the dense inverse is too large).
+    is affordable and there are at least ``sketch_min_params`` parameters; None
+    otherwise (or when the dense inverse is too large).
     """
     params = smooth.p1 * smooth.K
     if params > config.chord_max_params:
         return None
     if smooth.n * params**2 <= config.chord_max_work:
         return smooth.n
+    if params < config.sketch_min_params:
+        return None
     rows = min(smooth.n, int(np.ceil(config.sketch_rows_per_param * params)))
     return rows if rows * params**2 <= config.chord_max_work else None
 
