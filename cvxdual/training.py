@@ -379,7 +379,7 @@ def _finish(result: TrainingResult, best_state, layer_records, max_iter) -> Trai
             f"Maximum number of epochs ({max_iter}) reached and the optimization has not "
             "converged yet.",
             ConvergenceWarning,
-            stacklevel=3,
+            stacklevel=4,  # _finish <- train <- its thread-limit wrapper <- the caller
         )
     result.best_epoch = result.n_iter
     result.projection_points = {i: r["point"] for i, r in layer_records.items()}

@@ -94,7 +94,7 @@ def test_sample_weights_and_no_constraint(solver):
     np.testing.assert_allclose(free.coef, ref.coef, atol=5e-5)
 
 
-@pytest.mark.parametrize("loss", ["logistic", "multinomial"])
+@pytest.mark.parametrize("loss", ["log_loss", "multinomial"])
 def test_zero_margin_is_the_plain_head(loss):
     Phi, y = _data(loss, seed=3)
     margin = LipschitzMarginHead(loss, 0.0, L2Ball(1.0)).solve(Phi, y)
