@@ -72,7 +72,7 @@ def _assert_same(a, b, tol):
 
 _FAST_CASES = [
     (loss, fairness, bound, radius)
-    for loss in ("logistic", "squared", "squared_hinge")
+    for loss in ("log_loss", "squared", "squared_hinge")
     for fairness in (DemographicParity, EqualOpportunity)
     if not (loss == "squared" and fairness is EqualOpportunity)
     # tight (binding far inside), on the edge of binding, loose
@@ -127,15 +127,15 @@ def test_multinomial_without_a_binding_ball_goes_to_cvxpy():
 def test_weighted_fast_solver_equals_cvxpy():
     X, y, groups = _data(seed=3)
     w = np.random.default_rng(1).uniform(0.2, 3.0, size=len(y))
-    a = FairHead("logistic", DemographicParity(0.05), sensitive_features=groups).solve(
+    a = FairHead("log_loss", DemographicParity(0.05), sensitive_features=groups).solve(
         X, y, sample_weight=w
     )
     b = FairHead(
-        "logistic", DemographicParity(0.05), sensitive_features=groups, solver="CLARABEL"
+        "log_loss", DemographicParity(0.05), sensitive_features=groups, solver="CLARABEL"
     ).solve(X, y, sample_weight=w)
     assert np.max(a.duals["upper"]) + np.max(a.duals["lower"]) > 1e-3  # binding
     _assert_same(a, b, _TOL["CLARABEL"])
-    values = _values(DemographicParity(0.05), "logistic", X @ a.coef + a.intercept, groups, y, w)
+    values = _values(DemographicParity(0.05), "log_loss", X @ a.coef + a.intercept, groups, y, w)
     assert max(np.max(v) for v in values.values()) <= 1e-7
 
 
@@ -147,9 +147,9 @@ def test_balanced_groups_get_the_central_multipliers():
     X = rng.normal(size=(50, 2))
     groups = np.repeat([0, 1], 25)
     y = np.where(X.sum(axis=1) + groups + rng.normal(size=50) > 0.5, 1.0, -1.0)
-    a = FairHead("logistic", DemographicParity(0.1), sensitive_features=groups).solve(X, y)
+    a = FairHead("log_loss", DemographicParity(0.1), sensitive_features=groups).solve(X, y)
     b = FairHead(
-        "logistic", DemographicParity(0.1), sensitive_features=groups, solver="CLARABEL"
+        "log_loss", DemographicParity(0.1), sensitive_features=groups, solver="CLARABEL"
     ).solve(X, y)
     assert a.method == "active-set-newton"
     assert a.duals["upper"][1, 0] == pytest.approx(a.duals["lower"][0, 0], rel=1e-9)
@@ -158,7 +158,7 @@ def test_balanced_groups_get_the_central_multipliers():
 
 def test_warm_start_reaches_the_same_solution():
     X, y, groups = _data(seed=5)
-    head = FairHead("logistic", DemographicParity(0.05), L2Ball(0.8), sensitive_features=groups)
+    head = FairHead("log_loss", DemographicParity(0.05), L2Ball(0.8), sensitive_features=groups)
     first = head.solve(X, y)
     again = head.solve(X + 0.01, y, warm_start=first)
     cold = head.solve(X + 0.01, y)
@@ -171,7 +171,7 @@ def test_warm_start_reaches_the_same_solution():
 
 def test_scores_dual_carries_the_fairness_multipliers():
     X, y, groups = _data()
-    loss = get_loss("logistic")
+    loss = get_loss("log_loss")
     sol = FairHead(loss, DemographicParity(0.05), sensitive_features=groups,
                    solver="CLARABEL").solve(X, y)
     codes, labels = encode_groups(groups)
@@ -189,10 +189,10 @@ def test_scores_dual_carries_the_fairness_multipliers():
 @pytest.mark.parametrize(
     ("fairness", "loss", "radius"),
     [
-        (DemographicParity(0.05), "logistic", None),
-        (EqualOpportunity(0.05), "logistic", 0.8),
+        (DemographicParity(0.05), "log_loss", None),
+        (EqualOpportunity(0.05), "log_loss", 0.8),
         (DemographicParity(0.1), "squared", 1.0),
-        (BoundedGroupLoss(0.35), "logistic", None),
+        (BoundedGroupLoss(0.35), "log_loss", None),
     ],
 )
 def test_feature_gradient_by_finite_differences(fairness, loss, radius):
@@ -215,10 +215,10 @@ def test_feature_gradient_by_finite_differences(fairness, loss, radius):
 @pytest.mark.parametrize(
     ("make", "bound", "loss", "solver"),
     [
-        (DemographicParity, 0.05, "logistic", "auto"),
+        (DemographicParity, 0.05, "log_loss", "auto"),
         (EqualOpportunity, 0.05, "squared_hinge", "auto"),
         (DemographicParity, 0.1, "multinomial", "CLARABEL"),
-        (BoundedGroupLoss, 0.2, "logistic", "cvxpy"),
+        (BoundedGroupLoss, 0.2, "log_loss", "cvxpy"),
     ],
 )
 def test_price_of_the_bound_by_finite_differences(make, bound, loss, solver):
@@ -282,7 +282,7 @@ def test_cvxpy_path_meets_the_constraint_and_agrees_across_solvers(fairness, tas
         )
         for s in ("CLARABEL", "SCS")
     ]
-    head_loss = {"log_loss": "multinomial" if task == "multiclass" else "logistic",
+    head_loss = {"log_loss": "multinomial" if task == "multiclass" else "log_loss",
                  "hinge": "hinge"}[loss]
     z = fits[0].decision_function(X)
     for value in _values(fairness, head_loss, z, groups, y).values():
@@ -331,8 +331,8 @@ def test_zero_bound_fast_solver_equals_cvxpy():
     # δ = 0 makes "upper" and "lower" the same hyperplane: only their difference is
     # determined (the weights, objective and ν are unique).
     X, y, groups = _data()
-    a = FairHead("logistic", DemographicParity(0.0), sensitive_features=groups).solve(X, y)
-    b = FairHead("logistic", DemographicParity(0.0), sensitive_features=groups,
+    a = FairHead("log_loss", DemographicParity(0.0), sensitive_features=groups).solve(X, y)
+    b = FairHead("log_loss", DemographicParity(0.0), sensitive_features=groups,
                  solver="CLARABEL").solve(X, y)
     assert a.method == "active-set-newton"
     np.testing.assert_allclose(a.coef, b.coef, atol=2e-5)
@@ -400,7 +400,7 @@ def test_bad_inputs():
     with pytest.raises(ValueError, match="EqualOpportunity needs class labels"):
         FairLinearRegressor(EqualOpportunity(0.1)).fit(X, y, sensitive_features=groups)
     with pytest.raises(ValueError, match=r"fairness must be a cvxdual\.fairness constraint"):
-        FairHead("logistic", L1Ball(1.0))
+        FairHead("log_loss", L1Ball(1.0))
 
 
 def test_sample_weight_equals_repetition():

@@ -28,7 +28,7 @@ def _objective(loss, margin, Phi, y, W, b, weights=None):
     n = len(Phi)
     weights = np.full(n, 1 / n) if weights is None else weights / weights.sum()
     z = Phi @ W + b
-    if loss == "logistic":
+    if loss in ("logistic", "log_loss"):
         return float(weights @ np.logaddexp(0, -y * z[:, 0] + margin * np.linalg.norm(W)))
     labels = y.astype(int)
     gaps = np.linalg.norm(W[:, labels][:, :, None] - W[:, None, :], axis=0)  # (n, K)
@@ -45,8 +45,8 @@ CASES = [
     ("multinomial", 0.3, 1.0),  # binding bound
     ("multinomial", 0.3, 50.0),  # bound not binding
     ("multinomial", 0.0, 1.0),
-    ("logistic", 0.3, 1.0),
-    ("logistic", 0.5, 50.0),
+    ("log_loss", 0.3, 1.0),
+    ("log_loss", 0.5, 50.0),
 ]
 
 
@@ -87,8 +87,8 @@ def test_sample_weights_and_no_constraint(solver):
     )
     np.testing.assert_allclose(fast.sample_duals, exact.sample_duals, atol=1e-6)
     # Unbounded head on non-separable data: the margin alone keeps W finite.
-    free = LipschitzMarginHead("logistic", 0.3).solve(*_data("logistic", seed=2))
-    ref = LipschitzMarginHead("logistic", 0.3, solver=solver).solve(*_data("logistic", seed=2))
+    free = LipschitzMarginHead("log_loss", 0.3).solve(*_data("log_loss", seed=2))
+    ref = LipschitzMarginHead("log_loss", 0.3, solver=solver).solve(*_data("log_loss", seed=2))
     assert free.method == "lbfgs-margin" and free.duals == {} == ref.duals
     assert free.objective == pytest.approx(ref.objective, abs=1e-7)
     np.testing.assert_allclose(free.coef, ref.coef, atol=5e-5)
@@ -104,7 +104,7 @@ def test_zero_margin_is_the_plain_head(loss):
     np.testing.assert_allclose(margin.sample_duals, plain.sample_duals, atol=1e-8)
 
 
-@pytest.mark.parametrize("loss", ["logistic", "multinomial"])
+@pytest.mark.parametrize("loss", ["log_loss", "multinomial"])
 def test_feature_gradient_is_the_envelope_gradient(loss):
     Phi, y = _data(loss, n=12, d=3, seed=4)
     head = LipschitzMarginHead(loss, 0.3, L2Ball(1.0))

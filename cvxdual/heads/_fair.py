@@ -41,7 +41,7 @@ import scipy.linalg
 import scipy.optimize
 
 from .. import _solvers
-from .._validation import check_finite_array
+from .._validation import check_finite_array, resolve_alias
 from ..exceptions import InfeasibleSetError, SolverError
 from ..fairness import FairnessConstraint, encode_groups
 from ..losses import Loss, get_loss
@@ -409,9 +409,9 @@ class FairHead:
     >>> Phi = rng.normal(size=(50, 2))
     >>> groups = (Phi[:, 0] > 0).astype(int)
     >>> y = np.where(Phi.sum(axis=1) + rng.normal(size=50) > 0, 1.0, -1.0)
-    >>> head = FairHead("logistic", DemographicParity(0.2), sensitive_features=groups)
+    >>> head = FairHead("log_loss", DemographicParity(0.2), sensitive_features=groups)
     >>> fast = head.solve(Phi, y)
-    >>> exact = FairHead("logistic", DemographicParity(0.2), sensitive_features=groups,
+    >>> exact = FairHead("log_loss", DemographicParity(0.2), sensitive_features=groups,
     ...                  solver="cvxpy").solve(Phi, y)
     >>> fast.method, bool(np.allclose(fast.duals["upper"], exact.duals["upper"], atol=1e-6))
     ('active-set-newton', True)
@@ -429,7 +429,7 @@ class FairHead:
         tol: float = 1e-9,
         max_iter: int = 200,
     ):
-        self.loss = get_loss(loss)
+        self.loss = get_loss(resolve_alias(loss, "loss", {"logistic": "log_loss"}))
         if not isinstance(fairness, FairnessConstraint):
             raise ValueError(
                 f"fairness must be a cvxdual.fairness constraint (DemographicParity, "

@@ -40,6 +40,7 @@ import scipy.optimize
 from scipy.special import expit
 
 from .. import _solvers
+from .._validation import resolve_alias
 from ..exceptions import SolverError
 from ..losses import get_loss
 from ..sets import L2Ball
@@ -245,7 +246,7 @@ class LipschitzMarginHead:
 
     Parameters
     ----------
-    loss : {"logistic", "multinomial"}
+    loss : {"log_loss", "multinomial"}
         Binary (targets ±1, one score) or multiclass (labels ``0..K−1``).
     margin : float
         ``c ≥ 0``, the score margin per unit of ``‖w_y − w_j‖₂``; 0 gives the
@@ -277,7 +278,7 @@ class LipschitzMarginHead:
     """
 
     def __init__(self, loss, margin, constraint=None, *, fit_intercept=True, solver="auto"):
-        self.loss = get_loss(loss)
+        self.loss = get_loss(resolve_alias(loss, "loss", {"logistic": "log_loss"}))
         if self.loss.name not in _LOSSES:
             raise ValueError(f"loss must be one of {_LOSSES}, got {loss!r}")
         if (
