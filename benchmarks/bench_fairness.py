@@ -21,10 +21,11 @@ class's prediction rate) on the training rows (where the constraint holds) and
 on held-out rows. ``cvxdual accuracy at fairlearn's DPD`` interpolates the
 cvxdual front (its upper envelope) at each fairlearn point's label gap.
 
-fairlearn is a benchmark-only dependency (``pip install fairlearn``). BLAS is
-limited to one thread. Run from the repository root::
+fairlearn is a benchmark-only dependency (``pip install fairlearn``). The
+libraries run with their default threads; ``--threads 1`` limits every pool to
+one thread. Run from the repository root::
 
-    python benchmarks/bench_fairness.py [--out benchmarks/fairness_tradeoff.png]
+    python benchmarks/bench_fairness.py [--out benchmarks/fairness_tradeoff.png] [--threads 1]
 """
 
 from __future__ import annotations
@@ -34,10 +35,10 @@ import time
 import warnings
 
 import numpy as np
+from _timing import add_threads_option, thread_limit
 from scipy.stats import multivariate_normal
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import train_test_split
-from threadpoolctl import threadpool_limits
 
 from cvxdual import FairLinearClassifier
 from cvxdual.fairness import DemographicParity
@@ -230,8 +231,9 @@ def plot(out, binary, multi, base):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default="benchmarks/fairness_tradeoff.png")
+    add_threads_option(parser)
     args = parser.parse_args()
-    with threadpool_limits(1):
+    with thread_limit(args.threads):
         X, y, s = zafar_data()
         split = train_test_split(X, y, s, test_size=0.3, random_state=0, stratify=y)
         X_tr, X_te, y_tr, y_te, s_tr, s_te = split

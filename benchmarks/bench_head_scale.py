@@ -22,7 +22,7 @@ and one epoch of scikit-learn's ``MLPClassifier`` (same layers).
 
 Run from the repository root::
 
-    python benchmarks/bench_head_scale.py [--baseline 2] [--threads 1|default]
+    python benchmarks/bench_head_scale.py [--baseline 2] [--threads default|1]
         [--cache /tmp/cvxdual_head_scale.pkl]
 """
 
@@ -201,7 +201,7 @@ def main():
     parser.add_argument("--baseline", type=int, default=2,
                         help="problems also solved with the previous (full-Hessian) selection")
     parser.add_argument("--repeats", type=int, default=1)
-    parser.add_argument("--threads", choices=["1", "default"], default="1")
+    parser.add_argument("--threads", choices=["1", "default"], default="default")
     parser.add_argument("--cache", default="/tmp/cvxdual_head_scale.pkl")
     args = parser.parse_args()
     limits = threadpool_limits(1) if args.threads == "1" else contextlib.nullcontext()

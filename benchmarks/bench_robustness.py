@@ -25,10 +25,10 @@ import time
 import warnings
 
 import numpy as np
+from _timing import add_threads_option, thread_limit
 from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
-from threadpoolctl import threadpool_limits
 
 from cvxdual import ConstrainedMLPClassifier
 from cvxdual.sets import SpectralBall
@@ -63,7 +63,7 @@ def _models(radii, margins, margin_radii, epochs):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--epochs", type=int, default=30)
-    parser.add_argument("--threads", type=int, default=1)
+    add_threads_option(parser)
     parser.add_argument("--radii", type=float, nargs="*", default=[1.0, 2.0, 4.0])
     parser.add_argument("--margins", type=float, nargs="*", default=[0.1, 0.2, 0.3])
     parser.add_argument("--margin-radii", type=float, nargs="*", default=[1.0, 2.0])
@@ -76,7 +76,7 @@ def main(argv=None):
         X, y, test_size=0.3, random_state=0, stratify=y
     )
     rows = []
-    with threadpool_limits(args.threads), warnings.catch_warnings():
+    with thread_limit(args.threads), warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         for name, model in _models(args.radii, args.margins, args.margin_radii, args.epochs):
             start = time.perf_counter()
