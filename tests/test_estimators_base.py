@@ -20,13 +20,13 @@ from cvxdual import (
     NormBoundedLinearClassifier,
     NormBoundedLinearRegressor,
 )
+from cvxdual._validation import resolve_alias
 from cvxdual.estimators._base import (
     BALLS,
     SOLVER_WORDS,
     ScoresClassifierMixin,
     SolverOptions,
     make_ball,
-    resolve_alias,
 )
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")

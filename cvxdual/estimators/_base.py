@@ -1,11 +1,9 @@
-"""What the estimators share: the norm balls, solver names, deprecated aliases, predictions.
+"""What the estimators share: the norm balls, solver names, predictions.
 
 * :data:`BALLS` maps the ``norm`` (or ``head_norm``) parameter to its set.
 * :class:`SolverOptions` validates a solver parameter the same way everywhere:
   ``"auto"``, ``"fast"``, ``"cvxpy"`` or an installed CVXPY solver's name, in
   any case (as :class:`cvxdual.heads.NormBoundedHead` reads it).
-* :func:`resolve_alias` turns a deprecated parameter value into its new name,
-  with scikit-learn's ``FutureWarning``.
 * :class:`ScoresClassifierMixin` gives ``predict``, ``predict_proba`` and
   ``predict_log_proba`` from decision scores, the log-probabilities computed
   from the scores directly so that they stay finite however large the scores.
@@ -20,7 +18,6 @@ from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.metaestimators import available_if
 
 from .. import _solvers
-from .._validation import resolve_alias
 from ..fairness import encode_groups
 from ..sets import ConvexSet, L1Ball, L2Ball, LinfBall
 
@@ -30,7 +27,6 @@ __all__ = [
     "ScoresClassifierMixin",
     "SolverOptions",
     "make_ball",
-    "resolve_alias",
 ]
 
 #: The norm-ball of each ``norm`` value; the norm of a matrix is taken over all

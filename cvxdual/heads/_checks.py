@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 from .. import _solvers
+from .._validation import resolve_alias
+from ..losses import Loss, get_loss
 from ..sets import ConvexSet
 
 # The solver words of every head; any other string must name a CVXPY solver.
 _SOLVER_WORDS = ("auto", "fast", "cvxpy")
+
+
+def _check_loss(loss) -> Loss:
+    """The :class:`~cvxdual.losses.Loss` of ``loss`` (``"logistic"`` warns: use ``"log_loss"``)."""
+    return get_loss(resolve_alias(loss, "loss", {"logistic": "log_loss"}, stacklevel=3))
 
 
 def _check_constraint(constraint):

@@ -41,12 +41,12 @@ import scipy.linalg
 import scipy.optimize
 
 from .. import _solvers
-from .._validation import check_finite_array, resolve_alias
+from .._validation import check_finite_array
 from ..exceptions import InfeasibleSetError, SolverError
 from ..fairness import FairnessConstraint, encode_groups
-from ..losses import Loss, get_loss
+from ..losses import Loss
 from ..sets import ConvexSet, L2Ball
-from ._checks import _SOLVER_WORDS, _check_constraint, _check_solver
+from ._checks import _SOLVER_WORDS, _check_constraint, _check_loss, _check_solver
 from ._solution import HeadSolution, _cvxpy_solution
 
 __all__ = ["FairHead"]
@@ -429,7 +429,7 @@ class FairHead:
         tol: float = 1e-9,
         max_iter: int = 200,
     ):
-        self.loss = get_loss(resolve_alias(loss, "loss", {"logistic": "log_loss"}))
+        self.loss = _check_loss(loss)
         if not isinstance(fairness, FairnessConstraint):
             raise ValueError(
                 f"fairness must be a cvxdual.fairness constraint (DemographicParity, "

@@ -7,11 +7,11 @@ import numbers
 
 import numpy as np
 
-from .._validation import check_finite_array, resolve_alias
+from .._validation import check_finite_array
 from ..exceptions import SolverError
-from ..losses import Loss, get_loss
+from ..losses import Loss
 from ..sets import ConvexSet, L1Ball, L2Ball, LinfBall
-from ._checks import _SOLVER_WORDS, _check_constraint, _check_solver
+from ._checks import _SOLVER_WORDS, _check_constraint, _check_loss, _check_solver
 from ._config import _DEFAULT_CONFIG, _HeadConfig
 from ._cvxpy import _CompiledHead
 from ._faces import _solve_l1_ball, _solve_linf_ball
@@ -111,8 +111,7 @@ class NormBoundedHead:
         max_iter: int = 200,
         _config: _HeadConfig = _DEFAULT_CONFIG,
     ):
-        loss = resolve_alias(loss, "loss", {"logistic": "log_loss"})
-        self.loss = get_loss(loss)
+        self.loss = _check_loss(loss)
         self.constraint = _check_constraint(constraint)
         self.fit_intercept = bool(fit_intercept)
         self.solver = _check_solver(solver)

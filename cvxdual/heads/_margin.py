@@ -40,11 +40,9 @@ import scipy.optimize
 from scipy.special import expit
 
 from .. import _solvers
-from .._validation import resolve_alias
 from ..exceptions import SolverError
-from ..losses import get_loss
 from ..sets import L2Ball
-from ._checks import _SOLVER_WORDS, _check_constraint, _check_solver
+from ._checks import _SOLVER_WORDS, _check_constraint, _check_loss, _check_solver
 from ._solution import HeadSolution, _cvxpy_solution
 
 __all__ = ["LipschitzMarginHead"]
@@ -278,7 +276,7 @@ class LipschitzMarginHead:
     """
 
     def __init__(self, loss, margin, constraint=None, *, fit_intercept=True, solver="auto"):
-        self.loss = get_loss(resolve_alias(loss, "loss", {"logistic": "log_loss"}))
+        self.loss = _check_loss(loss)
         if self.loss.name not in _LOSSES:
             raise ValueError(f"loss must be one of {_LOSSES}, got {loss!r}")
         if (
