@@ -47,6 +47,7 @@ from ..fairness import FairnessConstraint, encode_groups
 from ..losses import Loss
 from ..sets import ConvexSet, L2Ball
 from ._checks import _SOLVER_WORDS, _check_constraint, _check_loss, _check_solver
+from ._objective import _Smooth
 from ._solution import HeadSolution, _cvxpy_solution
 
 __all__ = ["FairHead"]
@@ -117,60 +118,30 @@ class _CompiledFairHead:
 # The fast solver: active-set Newton on the linear parity constraints.
 
 
-class _Objective:
-    """``F(θ) = Σ_i w_i ℓ(a_i Θ, y_i) + μ/2 ‖W‖²`` with ``Θ = [W; b]`` flattened by column."""
+class _Objective(_Smooth):
+    """``F(θ) = f(θ) + μ/2 ‖W‖²``: the head objective of :class:`._objective._Smooth`
+    plus the penalty of the L2 ball's root find in ``μ``.
+
+    The multinomial Hessian fixes only the intercepts' common shift (``gauge=False``):
+    the parity constraints are not invariant to shifting coefficient rows.
+    """
 
     def __init__(self, loss: Loss, Phi, Y, weights, fit_intercept):
-        self.loss, self.Y, self.w = loss, Y, weights
-        n, self.d = Phi.shape
-        self.K = Y.shape[1]
-        self.A = np.hstack([Phi, np.ones((n, 1))]) if fit_intercept else Phi
-        self.p1 = self.A.shape[1]
-        mask = np.zeros((self.p1, self.K))
-        mask[: self.d] = 1.0
-        self.mask = mask.ravel(order="F")
+        super().__init__(loss, Phi, Y, weights, fit_intercept)
         self.mu = 0.0
 
-    def scores(self, theta):
-        return self.A @ theta.reshape(self.p1, self.K, order="F")
-
     def value(self, theta) -> float:
-        data = float(self.w @ self.loss.per_sample(self.scores(theta), self.Y))
-        return data + 0.5 * self.mu * float(np.sum((self.mask * theta) ** 2))
+        pt = self.mask * theta
+        return super().value(theta) + 0.5 * self.mu * float(pt @ pt)
 
     def value_grad(self, theta):
         """Return ``F``, ``∇F``, the sample gradients ``w ∂ℓ/∂z`` and the scores."""
-        z = self.scores(theta)
-        values, G = self.loss.per_sample_and_gradient(z, self.Y)
-        G = G * self.w[:, None]
+        value, grad, G, z = super().value_grad(theta)
         pt = self.mask * theta
-        value = float(self.w @ values) + 0.5 * self.mu * float(pt @ pt)
-        grad = (self.A.T @ G).ravel(order="F") + self.mu * pt
-        return value, grad, G, z
+        return value + 0.5 * self.mu * float(pt @ pt), grad + self.mu * pt, G, z
 
     def hessian(self, z):
-        p1, K, A = self.p1, self.K, self.A
-        H = np.zeros((p1 * K, p1 * K))
-        if self.loss.name == "multinomial":
-            P = np.exp(z - z.max(axis=1, keepdims=True))
-            P /= P.sum(axis=1, keepdims=True)
-            WP = self.w[:, None] * P
-            for k in range(K):
-                for l in range(k, K):
-                    c = WP[:, k] * ((k == l) - P[:, l])
-                    block = A.T @ (A * c[:, None])
-                    H[k * p1 : (k + 1) * p1, l * p1 : (l + 1) * p1] = block
-                    H[l * p1 : (l + 1) * p1, k * p1 : (k + 1) * p1] = block.T
-            if p1 > self.d:
-                # A common shift of the intercepts changes nothing (gradient and
-                # constraints are orthogonal to it): fix it at the mean curvature.
-                shift = np.zeros(p1 * K)
-                shift[self.d :: p1] = 1.0
-                H += (np.trace(H) / H.shape[0]) * np.outer(shift, shift) / K
-        else:
-            h = self.w[:, None] * self.loss.hessian_diag(z, self.Y)
-            for k in range(K):
-                H[k * p1 : (k + 1) * p1, k * p1 : (k + 1) * p1] = A.T @ (A * h[:, k : k + 1])
+        H = super().hessian(z, gauge=False)
         H[np.diag_indices_from(H)] += self.mu * self.mask
         return H
 
