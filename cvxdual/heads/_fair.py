@@ -47,6 +47,8 @@ from ..fairness import FairnessConstraint, encode_groups
 from ..losses import Loss
 from ..sets import ConvexSet, L2Ball
 from ._checks import _SOLVER_WORDS, _check_constraint, _check_loss, _check_solver
+from ._config import _DEFAULT_CONFIG
+from ._newton import _backtrack
 from ._objective import _Smooth
 from ._solution import HeadSolution, _cvxpy_solution
 
@@ -58,8 +60,6 @@ logger = logging.getLogger(__name__)
 # of the classes' weights, which the group constraints are not, so its optimum
 # is unique only when an L2 ball binds: it has a fast solver with an L2Ball only.
 _FAST_LOSSES = ("squared", "logistic", "squared_hinge", "multinomial")
-_ARMIJO = 1e-4  # sufficient-decrease fraction of the Newton line search
-_MAX_HALVINGS = 50  # backtracking steps before a line search gives up
 _MAX_SET_CHANGES = 200  # working-set changes of the active-set method
 _MAX_MU_STEPS = 100  # outer steps of the root find in the penalty μ
 _KKT_RTOL = 1e-7  # relative stationarity residual a fast solution must reach
@@ -178,14 +178,10 @@ def _equality_newton(F: _Objective, theta, C, h, tol, max_iter):
             return theta, lam, False, it
         if decrement <= tol**2 * max(abs(val), 1e-3) or decrement <= 1e-30:
             return theta + step, lam, True, it
-        t = 1.0
-        full = decrement <= 1e-10 * max(abs(val), 1.0)
-        for _ in range(_MAX_HALVINGS):
-            candidate = theta + t * step
-            if full or F.value(candidate) <= val - _ARMIJO * t * decrement:
-                break
-            t *= 0.5
-        else:
+        candidate = _backtrack(
+            lambda t, x=theta, dx=step: x + t * dx, F.value, val, decrement, _DEFAULT_CONFIG
+        )
+        if candidate is None:
             return theta, lam, False, it
         theta = candidate
         val, grad, _, z = F.value_grad(theta)
