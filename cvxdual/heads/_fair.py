@@ -48,7 +48,7 @@ from ..losses import Loss
 from ..sets import ConvexSet, L2Ball
 from ._checks import _SOLVER_WORDS, _check_constraint, _check_loss, _check_solver
 from ._config import _DEFAULT_CONFIG
-from ._newton import _backtrack
+from ._newton import _along, _backtrack
 from ._objective import _Smooth
 from ._solution import HeadSolution, _cvxpy_solution
 
@@ -179,7 +179,7 @@ def _equality_newton(F: _Objective, theta, C, h, tol, max_iter):
         if decrement <= tol**2 * max(abs(val), 1e-3) or decrement <= 1e-30:
             return theta + step, lam, True, it
         candidate = _backtrack(
-            lambda t, x=theta, dx=step: x + t * dx, F.value, val, decrement, _DEFAULT_CONFIG
+            _along(theta, slice(None), step), F.value, val, decrement, _DEFAULT_CONFIG
         )
         if candidate is None:
             return theta, lam, False, it
