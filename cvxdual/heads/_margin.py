@@ -31,18 +31,20 @@ result is returned only if it satisfies the KKT conditions to a relative
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import numbers
 
 import cvxpy as cp
 import numpy as np
-import scipy.optimize
 from scipy.special import expit
 
 from .. import _solvers
 from ..exceptions import SolverError
 from ..sets import L2Ball
 from ._checks import _SOLVER_WORDS, _check_constraint, _check_loss, _check_solver
+from ._config import _DEFAULT_CONFIG
+from ._l2 import _lbfgs
 from ._solution import HeadSolution, _cvxpy_solution
 
 __all__ = ["LipschitzMarginHead"]
@@ -51,8 +53,8 @@ logger = logging.getLogger(__name__)
 
 _LOSSES = ("logistic", "multinomial")
 _KKT_RTOL = 1e-7  # relative KKT residual a fast solution must reach to be returned
-_LBFGS_MEMORY = 30  # L-BFGS correction pairs
-_LBFGS_MAX_ITER = 5_000  # L-BFGS iterations per run
+# The heads' L-BFGS with more correction pairs and fewer iterations per run.
+_LBFGS_CONFIG = dataclasses.replace(_DEFAULT_CONFIG, lbfgs_memory=30, lbfgs_max_iter=5_000)
 _LBFGS_RESTARTS = 4  # runs from the last iterate (fresh memory) before giving up
 # Largest n_samples * n_features for which the CVXPY problem keeps Phi as a parameter.
 _DPP_MAX_ENTRIES = 20_000
@@ -222,15 +224,6 @@ class _MarginObjective:
             # Σ_kj Q_kj ∇‖w_k − w_j‖ = W (diag(A 1) − A), a graph Laplacian
             gW = gW + W @ (np.diag(A.sum(axis=1)) - A)
         return value, gW, nu.sum(axis=0), nu, smooth
-
-
-def _lbfgs(fun, x0, gtol):
-    result = scipy.optimize.minimize(
-        fun, x0, jac=True, method="L-BFGS-B",
-        options={"maxiter": _LBFGS_MAX_ITER, "maxcor": _LBFGS_MEMORY, "ftol": 0.0,
-                 "gtol": gtol},
-    )
-    return result.x, int(result.nit)
 
 
 class LipschitzMarginHead:
@@ -466,10 +459,10 @@ class LipschitzMarginHead:
             if binding:
                 x = x.copy()
                 x[:nW] /= np.linalg.norm(x[:nW])  # ‖V‖ = 1 keeps the sphere well scaled
-                x, it = _lbfgs(sphere, x, gtol)
+                x, it = _lbfgs(sphere, x, gtol, _LBFGS_CONFIG)
                 x = to_sphere(x)
             else:
-                x, it = _lbfgs(free, x, gtol)
+                x, it = _lbfgs(free, x, gtol, _LBFGS_CONFIG)
             n_iter += it
             Wx, bx = f.split(x)
             bx = bx - mean @ Wx
