@@ -61,10 +61,7 @@ logger = logging.getLogger(__name__)
 # is unique only when an L2 ball binds: it has a fast solver with an L2Ball only.
 _FAST_LOSSES = ("squared", "logistic", "squared_hinge", "multinomial")
 _MAX_SET_CHANGES = 200  # working-set changes of the active-set method
-_MAX_MU_STEPS = 100  # outer steps of the root find in the penalty μ
-_KKT_RTOL = 1e-7  # relative stationarity residual a fast solution must reach
 _FEAS_ATOL = 1e-10  # violation (in score units, times 1 + δ) that puts a constraint in the set
-_DPP_MAX_ENTRIES = 20_000  # largest n_samples * n_features with Φ a parameter (as heads)
 
 
 # ---------------------------------------------------------------------------
@@ -239,7 +236,7 @@ def _solve_fast(F: _Objective, C, h, radius, theta, active, mu0, tol, max_iter):
         _, grad, _, _ = F.value_grad(theta)
         mu0 = max(float(np.linalg.norm(F.mask * grad)) / radius, 1e-12)
     lo, hi, mu = 0.0, np.inf, mu0
-    for _ in range(_MAX_MU_STEPS):
+    for _ in range(_DEFAULT_CONFIG.max_mu_steps):
         F.mu = mu
         result = _active_set(F, theta, C, h, active, tol, max_iter)
         if result is None:
@@ -328,7 +325,7 @@ def _check_kkt(F: _Objective, theta, lam, C, h) -> bool:
     _, grad, G, _ = F.value_grad(theta)
     # Relative to the size of the terms summed in ∇f (which vanishes when no bound binds).
     scale = max(float(np.max(np.abs(F.A).T @ np.abs(G))), 1e-12)
-    stationary = np.max(np.abs(grad + C.T @ lam)) <= _KKT_RTOL * scale
+    stationary = np.max(np.abs(grad + C.T @ lam)) <= _DEFAULT_CONFIG.kkt_rtol * scale
     slack = C @ theta - h
     feasible = np.all(slack <= 1e-9 * (1.0 + np.abs(h)))
     complementary = np.all(lam * np.abs(slack) <= 1e-9 * (1.0 + np.abs(lam)))
@@ -490,7 +487,7 @@ class FairHead:
             logger.info("fast fair-head solver did not converge; solving the CVXPY problem")
         solver = None if self.solver in _SOLVER_WORDS else self.solver
         args = (self.loss, self.fairness, self.constraint, self.fit_intercept, n, d, K, G)
-        if n * d <= _DPP_MAX_ENTRIES:
+        if n * d <= _DEFAULT_CONFIG.dpp_max_entries:
             key = (n, d, K, G)
             if key not in self._compiled:
                 self._compiled[key] = _CompiledFairHead(*args)

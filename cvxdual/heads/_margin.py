@@ -52,12 +52,9 @@ __all__ = ["LipschitzMarginHead"]
 logger = logging.getLogger(__name__)
 
 _LOSSES = ("logistic", "multinomial")
-_KKT_RTOL = 1e-7  # relative KKT residual a fast solution must reach to be returned
 # The heads' L-BFGS with more correction pairs and fewer iterations per run.
 _LBFGS_CONFIG = dataclasses.replace(_DEFAULT_CONFIG, lbfgs_memory=30, lbfgs_max_iter=5_000)
 _LBFGS_RESTARTS = 4  # runs from the last iterate (fresh memory) before giving up
-# Largest n_samples * n_features for which the CVXPY problem keeps Phi as a parameter.
-_DPP_MAX_ENTRIES = 20_000
 # Clarabel settings tried when its standard ones stop at "AlmostSolved".
 _CLARABEL_RETRIES = (
     {"tol_gap_abs": 1e-9, "tol_gap_rel": 1e-9, "tol_feas": 1e-9, "tol_ktratio": 1e-6,
@@ -375,7 +372,7 @@ class LipschitzMarginHead:
                 )
             logger.info("fast margin-head solver did not certify; solving the CVXPY problem")
         solver = None if self.solver in _SOLVER_WORDS else self.solver
-        if n * d <= _DPP_MAX_ENTRIES:
+        if n * d <= _DEFAULT_CONFIG.dpp_max_entries:
             problem = self.compiled(n, d, K)
         else:
             # As NormBoundedHead: DPP compilation with a large parameter Phi is far
@@ -449,7 +446,8 @@ class LipschitzMarginHead:
         # L-BFGS stops on the largest gradient entry; the KKT test below is on
         # the 2-norm, relative to the gradient scale max|Φ| Σ|ν|.
         nu = f.evaluate(W, b)[3]
-        gtol = _KKT_RTOL * float(np.abs(Phi).max()) * float(np.abs(nu).sum()) / np.sqrt(x.size)
+        scale = float(np.abs(Phi).max()) * float(np.abs(nu).sum()) / np.sqrt(x.size)
+        gtol = _DEFAULT_CONFIG.kkt_rtol * scale
         binding = radius is not None and (
             np.linalg.norm(W) >= radius * (1 - 1e-9)
             or getattr(warm_start, "duals", {}).get("norm", 0.0) > 0
@@ -481,7 +479,7 @@ class LipschitzMarginHead:
                 continue
             scale = float(np.abs(Phi).max()) * float(np.abs(nu).sum()) + lam + 1e-300
             residual = max(float(np.linalg.norm(gW)), float(np.linalg.norm(gb)))
-            if residual <= _KKT_RTOL * scale:
+            if residual <= _DEFAULT_CONFIG.kkt_rtol * scale:
                 if f.multinomial and self.fit_intercept:
                     bx = bx - bx.mean()  # z is invariant to a common shift of b
                 return HeadSolution(
