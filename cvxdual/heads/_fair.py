@@ -41,6 +41,7 @@ import scipy.linalg
 import scipy.optimize
 
 from .. import _solvers
+from .._threads import limit_competing_blas
 from .._validation import check_finite_array
 from ..exceptions import InfeasibleSetError, SolverError
 from ..fairness import FairnessConstraint, encode_groups
@@ -466,6 +467,7 @@ class FairHead:
         return (f"fair head problem (loss {self.loss.name!r}, {self.fairness!r}, "
                 f"constraint {self.constraint!r})")
 
+    @limit_competing_blas
     def solve(self, features, y, sample_weight=None, warm_start: HeadSolution | None = None):
         """Solve the head problem; return a :class:`~cvxdual.heads.HeadSolution`.
 

@@ -7,6 +7,7 @@ import numbers
 
 import numpy as np
 
+from .._threads import limit_competing_blas
 from .._validation import check_finite_array
 from ..exceptions import SolverError
 from ..losses import Loss
@@ -203,6 +204,7 @@ class NormBoundedHead:
             )
         return self._compiled[key]
 
+    @limit_competing_blas
     def solve(
         self, features, y, sample_weight=None, warm_start: HeadSolution | None = None
     ) -> HeadSolution:

@@ -40,6 +40,7 @@ import numpy as np
 from scipy.special import expit
 
 from .. import _solvers
+from .._threads import limit_competing_blas
 from ..exceptions import SolverError
 from ..sets import L2Ball
 from ._checks import _SOLVER_WORDS, _check_constraint, _check_loss, _check_solver
@@ -332,6 +333,7 @@ class LipschitzMarginHead:
             )
         return self._compiled[key]
 
+    @limit_competing_blas
     def solve(self, features, y, sample_weight=None, warm_start=None) -> HeadSolution:
         """Solve the head problem for ``features`` and ``y``; return a :class:`HeadSolution`.
 
