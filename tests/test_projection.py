@@ -559,3 +559,47 @@ def test_cvxpy_set_whose_function_fails_on_a_shape_gives_a_value_error():
     S = CvxpySet(lambda W: {"first": W[5] <= 1})
     with pytest.raises(ValueError, match="cannot constrain weights of shape"):
         project(np.zeros(3), S)
+
+
+@pytest.mark.parametrize("n", [3, 50, 128])
+def test_cholesky_certificate_is_never_wrong_and_decides_clear_cases(n, rng):
+    from cvxdual._linalg import _below_certified
+
+    Q, _ = np.linalg.qr(rng.normal(size=(n, n)))
+    for top, expected in [(0.5, True), (1 - 1e-6, True), (1 - 1e-14, None), (1.0, False),
+                          (1 + 1e-14, False), (1 + 1e-6, False), (3.0, False)]:
+        lam = np.concatenate([[top], rng.uniform(0.0, 0.4, n - 1)])
+        G = (Q * lam) @ Q.T
+        G = 0.5 * (G + G.T)
+        certified = _below_certified(G, 1.0)
+        if expected is None:  # within the certificate's margin: either answer is sound
+            continue
+        assert certified is expected, (top, certified)
+    # a singular Gram matrix (rank-deficient V) well inside, and NaN
+    V = rng.normal(size=(2, n))
+    V *= 0.5 / np.linalg.norm(V, 2)
+    assert _below_certified(V.T @ V, 1.0)
+    assert not _below_certified(np.full((n, n), np.nan), 1.0)
+
+
+@pytest.mark.parametrize("shape", [(50, 128), (128, 128), (64, 20)])
+def test_spectral_projection_with_and_without_the_certificate(shape, rng, monkeypatch):
+    # inside, on (to rounding) and outside the ball: the certificate only skips work
+    import cvxdual._linalg as linalg
+
+    U, _ = np.linalg.qr(rng.normal(size=(shape[0], shape[0])))
+    Vt, _ = np.linalg.qr(rng.normal(size=(shape[1], shape[1])))
+    k = min(shape)
+    s = rng.uniform(0.5, 2.0, k)
+    for top in (1.5, 2.0, 2.0 * (1 + 1e-15), 2.5):
+        s[0] = top
+        V = (U[:, :k] * s) @ Vt[:k]
+        with_cert = project(V, SpectralBall(2.0))
+        monkeypatch.setattr(linalg, "_below_certified", lambda gram, threshold: False)
+        without = project(V, SpectralBall(2.0))
+        monkeypatch.undo()
+        np.testing.assert_allclose(with_cert.weights, without.weights, atol=1e-13)
+        assert with_cert.duals["norm"] == pytest.approx(without.duals["norm"], abs=1e-13)
+        W_ref, dual_ref = _svd_clip(V, 2.0)
+        np.testing.assert_allclose(with_cert.weights, W_ref, atol=1e-12)
+        assert with_cert.duals["norm"] == pytest.approx(dual_ref, abs=1e-12)
