@@ -16,7 +16,7 @@ import pytest
 from heads_support import FAST_LOSSES, assert_same, kkt_residuals, problem, radius_scale
 
 from cvxdual.heads import NormBoundedHead
-from cvxdual.heads._chord import _chord_rows, _ChordMatrix, _sketch_rows
+from cvxdual.heads._chord import _chord_rows, _sketch_rows
 from cvxdual.heads._config import _HeadConfig
 from cvxdual.heads._objective import _Smooth
 from cvxdual.losses import get_loss
@@ -67,11 +67,36 @@ def test_chord_rows_selects_all_rows_a_sketch_or_nothing():
     assert _chord_rows(smooth, replace(_sketch_config(400, params), sketch_min_params=19)) is None
     # a sketch as large as the data is the full Hessian, which is unaffordable
     assert _chord_rows(smooth, _sketch_config(400, params, rows_per_param=100.0)) is None
-    rows = _sketch_rows(smooth, 72, 0)
-    assert rows.shape == (72,) and np.unique(rows).size == 72
-    assert np.array_equal(rows, _sketch_rows(smooth, 72, 0))  # deterministic
-    assert not np.array_equal(rows, _sketch_rows(smooth, 72, 1))  # a new draw per refresh
+    idx, weights = _sketch_rows(smooth, 72, 0)
+    assert idx.size <= 72 and np.all(np.diff(idx) > 0) and np.all(weights > 0)
+    again = _sketch_rows(smooth, 72, 0)
+    assert np.array_equal(idx, again[0]) and np.array_equal(weights, again[1])  # deterministic
+    assert not np.array_equal(idx, _sketch_rows(smooth, 72, 1)[0])  # a new draw per refresh
     assert _sketch_rows(smooth, 400, 0) is None
+
+
+@pytest.mark.parametrize("loss", ["log_loss", "multinomial", "squared"])
+def test_importance_sketch_is_an_unbiased_hessian_that_favours_curved_rows(loss):
+    # E[sketched Hessian] = full Hessian (weights w_i c_i / (m q_i)); rows with more
+    # curvature are drawn more often.
+    lo = get_loss(loss)
+    Phi, y = problem(loss, n=300, d=4, seed=43)
+    smooth = _Smooth(lo, Phi, lo.encode_targets(y), np.full(300, 1 / 300), True)
+    theta = np.random.default_rng(1).normal(size=smooth.p1 * smooth.K)
+    z = smooth.scores(theta)
+    full = smooth.hessian(z, gauge=False)
+    draws = 600
+    mean = np.zeros_like(full)
+    hits = np.zeros(300)
+    for draw in range(draws):
+        idx, weights = _sketch_rows(smooth, 40, draw, z)
+        mean += smooth.rows(idx, weights).hessian(z[idx], gauge=False) / draws
+        hits[idx] += 1
+    assert np.abs(mean - full).max() <= 0.05 * np.abs(full).max()
+    share = smooth.curvature_weights(z)
+    if np.ptp(share) > 0:
+        top, bottom = share >= np.quantile(share, 0.9), share <= np.quantile(share, 0.1)
+        assert hits[top].mean() > hits[bottom].mean()
 
 
 def test_row_sketch_reweights_to_the_same_total():
@@ -108,8 +133,8 @@ def test_sketched_chord_warm_start_matches_cvxpy(monkeypatch, loss):
         sol = head.solve(Phi_t, y, warm_start=previous)
         assert sol.method == "chord-l2" and sol.duals["norm"] > 0
         assert all(m < 400 for m in rows)
-        chord = sol._curvature[1]
-        assert isinstance(chord, _ChordMatrix) and chord.n_rows == 8 * params
+        # a sketched chord matrix is not kept: the next solve draws its own
+        assert sol._curvature is None
         exact = NormBoundedHead(loss, L2Ball(r), solver="CLARABEL").solve(Phi_t, y)
         assert_same(sol, exact, loss=loss)
         _assert_kkt(sol, loss, Phi_t, y, r)
@@ -190,7 +215,7 @@ def test_sketched_solves_use_memory_linear_in_n():
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
-    assert sol.method == "chord-l2" and sol._curvature[1].n_rows < n
+    assert sol.method == "chord-l2" and sol._curvature is None  # (a sketch is not kept)
     data = Phi.nbytes
     assert peak <= 12 * data + 16 * params**2 * 8
     assert peak < 0.01 * n * params**2 * 8
@@ -215,6 +240,31 @@ def test_pcg_solves_the_newton_system_with_any_spd_preconditioner():
     # a product budget stops it (then the caller refreshes its preconditioner)
     _, products = _pcg(lambda v: H @ v, g, Rough(), replace(config, pcg_max_iter=2))
     assert products == 2
+    # several right-hand sides at once (their products shared): each column as alone
+    G = np.column_stack([g, rng.normal(size=12), np.zeros(12)])
+    calls = []
+
+    def batched(V):
+        calls.append(V.shape)
+        return H @ V
+
+    S, products = _pcg(batched, G, Rough(), config, rtol=1e-10)
+    assert all(shape == (12, 3) for shape in calls) and products == len(calls)
+    for j in range(2):
+        alone, _ = _pcg(lambda v: H @ v, G[:, j], Rough(), config, rtol=1e-10)
+        np.testing.assert_allclose(S[:, j], alone, rtol=1e-7, atol=1e-10)
+        np.testing.assert_allclose(H @ S[:, j], -G[:, j], rtol=1e-7, atol=1e-9)
+    assert np.all(S[:, 2] == 0)  # a zero right-hand side stays put
+
+
+def test_pcg_budget_scales_with_the_accuracy_asked():
+    from cvxdual.heads._chord import _pcg_budget
+
+    config = _HeadConfig()
+    assert _pcg_budget(config.pcg_rtol, config) == config.pcg_max_iter
+    assert _pcg_budget(0.5, config) == config.pcg_max_iter
+    # the same rate per product: pcg_rtol ** (1 / pcg_max_iter)
+    assert _pcg_budget(config.pcg_rtol**3, config) == 3 * config.pcg_max_iter
 
 
 @pytest.mark.parametrize("loss", ["log_loss", "multinomial"])
