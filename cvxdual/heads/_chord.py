@@ -249,8 +249,11 @@ def _solve_l2_chord(smooth: _Smooth, radius, theta, mu, factor, tol, config: _He
             # relative accuracy that follows the residual (an inexact Newton
             # method with forcing terms ~ the residual: superlinear, where a
             # fixed pcg_rtol, or the chord matrix alone for the μ system,
-            # converges only linearly).
-            rtol = min(config.pcg_rtol, max(residual, config.kkt_chord_rtol))
+            # converges only linearly), but no finer than the next residual
+            # needs: from a residual ρ a step solved to ε leaves about ερ (plus
+            # the quadratic term), and kkt_chord_rtol is the goal.
+            goal = 0.5 * config.kkt_chord_rtol / residual
+            rtol = min(config.pcg_rtol, max(residual, goal, config.kkt_chord_rtol))
             S, k1 = _pcg(product, np.column_stack([r1, pt]), factor, config, rtol)
             a, c = -S[:, 0], -S[:, 1]
             if k1 >= _pcg_budget(rtol, config):
