@@ -83,8 +83,7 @@ class _Smooth:
         the trace of row ``i``'s term ``w_i (a_i a_iᵀ ⊗ ∇²ℓ_i)``.
         """
         if self.multinomial:
-            P = np.exp(z - z.max(axis=1, keepdims=True))
-            P /= P.sum(axis=1, keepdims=True)
+            P = _softmax(z)
             h = (P * (1.0 - P)) @ np.ones(self.K)
         else:
             h = self.loss.hessian_diag(z, self.Y) @ np.ones(self.K)
@@ -136,9 +135,7 @@ class _Smooth:
             # iterations spend most of their time here.
             # row maxima and sums column by column / as a product: reductions
             # along rows of K entries are several times slower in NumPy
-            top = z[:, 0].copy()
-            for k in range(1, self.K):
-                np.maximum(top, z[:, k], out=top)
+            top = _row_max(z)
             G = z - top[:, None]
             np.exp(G, out=G)
             total = G @ np.ones(self.K)
@@ -174,8 +171,7 @@ class _Smooth:
             self._A32 = self.A.astype(np.float32, order="C")  # (C order is faster in float32)
         if self._curv is None or self._curv[0] is not z:
             if self.multinomial:
-                P = np.exp(z - z.max(axis=1, keepdims=True))
-                P /= P.sum(axis=1, keepdims=True)
+                P = _softmax(z)
                 weights = (P.astype(np.float32), self.w.astype(np.float32)[:, None])
             else:
                 h = self.w[:, None] * self.loss.hessian_diag(z, self.Y)
@@ -265,6 +261,23 @@ class _Smooth:
         return curvature[self.loss.name] * float(np.linalg.eigvalsh(gram)[-1])
 
 
+def _row_max(z) -> np.ndarray:
+    """Row maxima of an n × K array, column by column (NumPy's reductions along
+    rows of a few entries are several times slower)."""
+    top = z[:, 0].copy()
+    for k in range(1, z.shape[1]):
+        np.maximum(top, z[:, k], out=top)
+    return top
+
+
+def _softmax(z) -> np.ndarray:
+    """Row-wise softmax of the scores (the multinomial probabilities)."""
+    P = z - _row_max(z)[:, None]
+    np.exp(P, out=P)
+    P /= (P @ np.ones(z.shape[1]))[:, None]
+    return P
+
+
 @functools.lru_cache(maxsize=16)
 def _block_ones(K: int, m: int) -> np.ndarray:
     """Block-diagonal ``(m K) × (m K)`` float32 matrix of ``m`` blocks of ones (read-only)."""
@@ -275,7 +288,7 @@ def _block_ones(K: int, m: int) -> np.ndarray:
 
 def _power_of_two_scale(Phi) -> float:
     """The power of two nearest the root mean square of ``Phi`` (1 for zeros)."""
-    top = float(np.max(np.abs(Phi)))
+    top = max(float(np.max(Phi)), -float(np.min(Phi)))  # (max |Φ| without an n×d temporary)
     if top == 0.0:
         return 1.0
     rms = _frobenius(Phi) / float(np.sqrt(Phi.size))  # overflow-safe, no n×d temporary
