@@ -236,11 +236,14 @@ def _solve_head(head, features, y, sample_weight, warm_start, epoch):
             f"Training diverged {where}: the hidden features became non-finite. Lower the "
             "learning rate, e.g. by a factor of 10, or standardise the inputs."
         )
-    scale = float(np.max(np.abs(features)))
-    advice = (
-        f"largest |hidden feature| = {scale:.3g}; if that is huge, training diverged: lower "
-        "the learning rate, e.g. by a factor of 10, or standardise the inputs"
-    )
+
+    def advice():  # (only on failure: max |Φ| is a pass over all the features)
+        scale = max(float(np.max(features)), -float(np.min(features)))
+        return (
+            f"largest |hidden feature| = {scale:.3g}; if that is huge, training diverged: lower "
+            "the learning rate, e.g. by a factor of 10, or standardise the inputs"
+        )
+
     try:
         # Exploding features can overflow inside the head: judge the head by its
         # output (checked below) instead of by floating-point warnings.
@@ -249,7 +252,7 @@ def _solve_head(head, features, y, sample_weight, warm_start, epoch):
                 features, y, sample_weight=sample_weight, warm_start=warm_start
             )
     except SolverError as exc:
-        raise SolverError(f"The head solve failed {where} ({advice}): {exc}") from exc
+        raise SolverError(f"The head solve failed {where} ({advice()}): {exc}") from exc
     status = getattr(solution, "status", "optimal")
     if status != "optimal":
         raise SolverError(f"The head solve failed {where}: status {status!r}.")
@@ -260,7 +263,7 @@ def _solve_head(head, features, y, sample_weight, warm_start, epoch):
         and np.all(np.isfinite(solution.sample_duals))
     ):
         raise DivergenceError(
-            f"Training diverged {where}: the head solve returned non-finite values ({advice})."
+            f"Training diverged {where}: the head solve returned non-finite values ({advice()})."
         )
     return solution
 
