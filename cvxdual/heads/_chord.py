@@ -4,8 +4,12 @@ Consecutive solves in a training loop see slowly changing features, so the
 Hessian of one solve is a good iteration matrix for the next: the KKT system
 in ``(θ, μ)`` is solved with the inverse of an earlier ``H + μP`` (kept in
 float32 and BFGS-updated), refreshed only when the iteration stops contracting.
-When the full Hessian is too costly, the matrix comes from a row sketch and
-preconditions Newton-CG steps with exact Hessian-vector products instead.
+When the full Hessian is too costly, the matrix comes from a row sketch (an
+importance sample by curvature, drawn afresh in each solve) and preconditions
+Newton-CG steps with exact Hessian-vector products instead; in the binding
+case both Newton systems are solved together, to accuracies that follow the
+KKT residual (an inexact Newton method with forcing terms: quadratic
+convergence once near).
 """
 
 from __future__ import annotations

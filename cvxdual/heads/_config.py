@@ -84,10 +84,11 @@ class _HeadConfig:
     # The chord method assembles a Hessian (n (p1 K)² flops) at least once per
     # solve without a cached one and on each refresh; above this it is not tried.
     chord_max_work: float = 2e9
-    # ... above which its Hessian comes from a uniform sample of this many rows
-    # per parameter (a Newton sketch, Pilanci & Wainwright 2017): the gradients
-    # and the KKT test stay exact on all rows, so the sketch only sets the
-    # contraction rate of the iteration (BFGS updates then correct the matrix).
+    # ... above which its Hessian comes from a sample of this many rows per
+    # parameter (a Newton sketch, Pilanci & Wainwright 2017; drawn by curvature,
+    # weighted to be unbiased, afresh in each solve): the gradients and the KKT
+    # test stay exact on all rows, so the sketch only sets the contraction rate
+    # of the iteration (BFGS updates then correct the matrix).
     sketch_rows_per_param: float = 4.0
     # ... but only with at least this many parameters (p1 K): the sketch's
     # Newton-CG pays ~2 n p1 K per Hessian-vector product (over a hundred per
@@ -95,11 +96,13 @@ class _HeadConfig:
     # binary (51 parameters) the sketch took 6.8 s, L-BFGS 3.2 s; on the
     # 20,000-row multinomial MLP head (645 parameters) it took 1 s, Newton 35 s.
     sketch_min_params: int = 200
-    # Newton-CG steps of the non-binding chord path: conjugate gradients with
+    # Newton-CG steps of the sketched chord paths: conjugate gradients with
     # exact Hessian-vector products, preconditioned by the chord matrix, to this
-    # relative (preconditioned) residual...
+    # relative (preconditioned) residual (the binding path: at most this, finer
+    # as the KKT residual falls)...
     pcg_rtol: float = 0.05
-    # ... or this many products (then the preconditioner is refreshed).
+    # ... or this many products per factor pcg_rtol of accuracy asked (then the
+    # preconditioner is refreshed).
     pcg_max_iter: int = 10
 
     # L-BFGS on the sphere (large L2 problems).

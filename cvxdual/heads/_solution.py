@@ -52,8 +52,10 @@ class HeadSolution:
     feature scale) starts from this matrix, so consecutive solves on slowly
     changing features cost a few gradient evaluations each. Above
     ``chord_max_work`` (private config) the matrix is the inverse Hessian of a
-    row sketch, and the steps are Newton-CG with exact Hessian-vector products
-    preconditioned by it; gradients and the KKT test stay exact on all rows.
+    row sketch drawn afresh in each solve (rows sampled by their share of the
+    curvature, weighted to be unbiased) and is not kept, and the steps are
+    Newton-CG with exact Hessian-vector products preconditioned by it;
+    gradients and the KKT test stay exact on all rows.
 
     Examples
     --------
