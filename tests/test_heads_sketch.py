@@ -265,6 +265,8 @@ def test_pcg_budget_scales_with_the_accuracy_asked():
     assert _pcg_budget(0.5, config) == config.pcg_max_iter
     # the same rate per product: pcg_rtol ** (1 / pcg_max_iter)
     assert _pcg_budget(config.pcg_rtol**3, config) == 3 * config.pcg_max_iter
+    # an accuracy of zero (or below rounding) still gets a finite budget
+    assert _pcg_budget(0.0, config) == _pcg_budget(np.finfo(float).eps, config) < 200
 
 
 @pytest.mark.parametrize("loss", ["log_loss", "multinomial"])

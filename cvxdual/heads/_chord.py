@@ -400,8 +400,10 @@ def _pcg_budget(rtol: float, config: _HeadConfig) -> int:
     A preconditioner that needs more than that converges at a rate worse than
     ``pcg_rtol ** (1 / pcg_max_iter)`` per product: callers then refresh it.
     """
-    if rtol >= config.pcg_rtol:
+    if rtol >= config.pcg_rtol or not 0 < config.pcg_rtol < 1:
         return config.pcg_max_iter
+    # (down to rounding: an accuracy below eps costs as much as eps)
+    rtol = max(rtol, float(np.finfo(float).eps))
     return int(np.ceil(config.pcg_max_iter * np.log(rtol) / np.log(config.pcg_rtol)))
 
 
