@@ -146,8 +146,8 @@ def _sketch_rows(smooth: _Smooth, rows: int, draw: int, z=None):
     uniform, so that no row is left out), and weighted ``w_i c_i / (rows q_i)``
     (``c_i`` the times drawn): the sketched Hessian is an unbiased estimate of
     the full one, with far less variance than a uniform sample when the
-    curvature sits on few rows (the uncertain ones). Without ``z`` uniform
-    weights of the trace are used. Deterministic (seeded by the problem size
+    curvature sits on few rows (the uncertain ones). Without ``z`` the rows
+    are drawn uniformly. Deterministic (seeded by the problem size
     and ``draw``, the refresh count) so that solves are reproducible; which
     rows are drawn only changes the rate of the iteration, never its fixed point.
     """
@@ -162,7 +162,7 @@ def _sketch_rows(smooth: _Smooth, rows: int, draw: int, z=None):
     if q is None:
         q = np.full(smooth.n, 1.0 / smooth.n)
     rng = np.random.default_rng((smooth.n, smooth.p1, smooth.K, draw))
-    drawn = rng.choice(smooth.n, size=rows, p=q / q.sum())
+    drawn = rng.choice(smooth.n, size=rows, p=q / q.sum())  # (sums to 1 up to rounding)
     idx, counts = np.unique(drawn, return_counts=True)
     return idx, smooth.w[idx] * counts / (rows * q[idx])
 
@@ -389,8 +389,6 @@ def _pcg(hessp, grad, factor, config: _HeadConfig, rtol: float | None = None):
         beta = np.where(active, rz_new / np.where(rz > 0, rz, 1.0), 0.0)
         P = np.where(active, Z + beta * P, 0.0)
         rz = rz_new
-    else:
-        k = budget
     return (step[:, 0] if single else step), k
 
 

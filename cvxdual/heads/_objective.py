@@ -131,10 +131,8 @@ class _Smooth:
         self.n_eval += 1
         z = self.scores(theta)
         if self.multinomial:
-            # The multinomial loss inline (as cvxdual.losses, fewer passes): the chord
-            # iterations spend most of their time here.
-            # row maxima and sums column by column / as a product: reductions
-            # along rows of K entries are several times slower in NumPy
+            # The multinomial loss inline (as cvxdual.losses, fewer passes; row sums
+            # as a product): the chord iterations spend most of their time here.
             top = _row_max(z)
             G = z - top[:, None]
             np.exp(G, out=G)
@@ -176,7 +174,7 @@ class _Smooth:
             else:
                 h = self.w[:, None] * self.loss.hessian_diag(z, self.Y)
                 weights = (h.astype(np.float32), None)
-            self._curv = (z, weights)
+            self._curv = (z, weights, {})  # ({m: the weights tiled for m vectors})
         curvature, w = self._curv[1]
         V = v.reshape(self.p1 * self.K, -1)
         m = V.shape[1]
@@ -184,7 +182,10 @@ class _Smooth:
         thetas = V.T.reshape(m, self.K, self.p1).transpose(2, 0, 1).reshape(self.p1, m * self.K)
         U = self._A32 @ thetas.astype(np.float32)  # (n, m K): the m score blocks
         if m > 1:
-            curvature = self._tiled(m)
+            tiles = self._curv[2]
+            if m not in tiles:
+                tiles[m] = np.tile(curvature, (1, m))
+            curvature = tiles[m]
         T = curvature * U
         if self.multinomial:
             # T − P ⊙ (row sums of each block of T), the sums as a product with a
@@ -193,14 +194,6 @@ class _Smooth:
             T *= w
         out = (T.T @ self._A32).reshape(m, self.K * self.p1).T.astype(np.float64)
         return out[:, 0] if v.ndim == 1 else out
-
-    def _tiled(self, m: int):
-        """The curvature weights of :meth:`hessp` repeated for ``m`` score blocks (cached)."""
-        z, weights, tiles = (*self._curv, None) if len(self._curv) == 2 else self._curv
-        if tiles is None or tiles.shape[1] != m * self.K:
-            tiles = np.tile(weights[0], (1, m))
-            self._curv = (z, weights, tiles)
-        return tiles
 
     def hessian(self, z, gauge: bool = True, dtype=np.float64) -> np.ndarray:
         """Hessian of ``f``; for the multinomial loss plus the projector on its null space.
