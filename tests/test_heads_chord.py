@@ -7,8 +7,10 @@ import pytest
 from heads_support import FAST_LOSSES, assert_same, kkt_residuals, problem, radius_scale
 
 from cvxdual.heads import NormBoundedHead
-from cvxdual.heads._chord import _ChordMatrix
+from cvxdual.heads._chord import _ChordMatrix, _kkt_point, _solve_l2_chord
 from cvxdual.heads._config import _HeadConfig
+from cvxdual.heads._objective import _Smooth
+from cvxdual.losses import get_loss
 from cvxdual.sets import L2Ball
 
 
@@ -89,3 +91,32 @@ def test_chord_is_skipped_when_hessians_are_too_expensive():
     previous = head.solve(Phi, y)
     warm = head.solve(Phi + 0.01, y, warm_start=previous)
     assert warm.method == "newton-l2" and warm.duals["norm"] > 0
+
+
+@pytest.mark.parametrize("loss", ["log_loss", "multinomial"])
+def test_chord_puts_a_stationary_point_off_the_sphere_onto_it(loss):
+    # The chord iteration stops at the KKT residual every fast solve reaches
+    # (1e-7), which lets ‖W‖ miss r by up to ~1e-7 relative: such a point is
+    # scaled onto the sphere and accepted only if its residual still passes,
+    # so ‖W‖ = r holds to the head's tol (1e-9) as before.
+    Phi, y = problem(loss, n=80, d=5, seed=34)
+    r = 0.4 * radius_scale(loss, Phi, y, L2Ball)
+    exact = NormBoundedHead(loss, L2Ball(r)).solve(Phi, y)  # Newton, polished
+    smooth = _Smooth(get_loss(loss), Phi, get_loss(loss).encode_targets(y),
+                     np.full(len(y), 1 / len(y)), True)
+    theta = smooth.theta(exact.coef, exact.intercept)
+    mu = exact.duals["norm"] / r
+    off = theta.copy()
+    off[smooth.mask == 1] *= 1 + 2e-8  # stationary to ~1e-8, ‖W‖ off by 2e-8 r
+    assert _kkt_point(smooth, r, off, mu)[-1] <= _HeadConfig().kkt_chord_rtol
+    factor = _ChordMatrix(smooth, smooth.scores(off), mu)
+    theta_out, lam, n_iter, _ = _solve_l2_chord(
+        smooth, r, off, mu, factor, 1e-9, _HeadConfig()
+    )
+    norm = np.linalg.norm(smooth.mask * theta_out)
+    assert n_iter == 0 and abs(norm - r) <= 1e-12 * r
+    assert _kkt_point(smooth, r, theta_out, lam / r)[-1] <= _HeadConfig().kkt_chord_rtol
+    assert lam == pytest.approx(exact.duals["norm"], rel=1e-7)
+    # With a looser tol the point is answered as it is.
+    kept, _, _, _ = _solve_l2_chord(smooth, r, off, mu, factor, 1e-6, _HeadConfig())
+    np.testing.assert_array_equal(kept, off)

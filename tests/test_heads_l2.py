@@ -9,9 +9,9 @@ import pytest
 from heads_support import assert_same, problem, radius_scale
 
 from cvxdual.heads import NormBoundedHead
-from cvxdual.heads._chord import _solve_l2_chord
+from cvxdual.heads._chord import _kkt_point, _solve_l2_chord
 from cvxdual.heads._config import _HeadConfig
-from cvxdual.heads._l2 import _l2_kkt_residual, _polish_l2
+from cvxdual.heads._l2 import _polish_l2
 from cvxdual.heads._objective import _Smooth
 from cvxdual.losses import get_loss
 from cvxdual.sets import L2Ball
@@ -38,13 +38,14 @@ def test_lbfgs_path_matches_cvxpy(loss, polish):
     )
     exact = NormBoundedHead(loss, L2Ball(r), solver="CLARABEL").solve(Phi, y)
     assert_same(fast, exact, loss=loss)
-    # the KKT conditions ∇f + μ P θ = 0 with λ = μ r: to 1e-9 after a polish, and
-    # to the residual every fast solve must reach (1e-7) with L-BFGS alone
+    # the KKT conditions ∇f + μ P θ = 0 with λ = μ r, ‖W‖ = r: to 1e-9 after a
+    # Newton polish, and to the residual every fast solve must reach (1e-7) after
+    # chord steps (they stop there) or with L-BFGS alone
     smooth = _Smooth(get_loss(loss), Phi, get_loss(loss).encode_targets(y),
                      np.full(len(y), 1 / len(y)), True)
     theta = smooth.theta(fast.coef, fast.intercept)
-    residual = _l2_kkt_residual(smooth, r, theta, fast.duals["norm"])
-    assert residual <= (1e-9 if polish is not None else 1e-7)
+    residual = _kkt_point(smooth, r, theta, fast.duals["norm"] / r)[-1]
+    assert residual <= (1e-9 if polish == "newton" else 1e-7)
     # Not binding: L-BFGS finds λ <= 0 on the sphere and solves the free problem.
     inside = NormBoundedHead(loss, L2Ball(3.0 * r / 0.4), _config=config).solve(Phi, y)
     assert inside.duals["norm"] == 0.0

@@ -84,39 +84,47 @@ class _ChordMatrix:
     def update(self, s, y):
         """BFGS update of the inverse with the step ``s`` and gradient change ``y``."""
         sy = float(s @ y)
-        if not sy > 1e-12 * float(np.linalg.norm(s) * np.linalg.norm(y)):
+        if not sy > 1e-12 * float(np.sqrt(float(s @ s) * float(y @ y))):
             return
         B = self.inverse
         dt = B.dtype
-        By = self._product(y.astype(dt))
+        syr2, symv = _blas(dt)
+        By = symv(1.0, B.T, y.astype(dt), lower=0)
         yBy = float(y @ By)
         rho = 1.0 / sy
         # B+ = B - ρ (s Byᵀ + By sᵀ) + (ρ² yBy + ρ) s sᵀ = B + u sᵀ + s uᵀ with
         # u = (ρ² yBy + ρ)/2 s - ρ By: a symmetric rank-2 update of one triangle, in
         # place (B.T is the Fortran-ordered view of the C array).
         s_ = s.astype(dt)
-        u = (0.5 * (rho * rho * yBy + rho)) * s_ - rho * By
-        (syr2,) = scipy.linalg.blas.get_blas_funcs(("syr2",), (B,))
+        u = (0.5 * (rho * rho * yBy + rho)) * s_
+        u -= rho * By
         syr2(1.0, u, s_, a=B.T, overwrite_a=True, lower=0)
 
-    def _product(self, x):
-        """``B x`` from the triangle the updates maintain (the other one goes stale)."""
-        B = self.inverse
-        (symv,) = scipy.linalg.blas.get_blas_funcs(("symv",), (B,))
-        return symv(1.0, B.T, x, lower=0)
-
     def solve(self, R):
-        """Return ``(H + μP)⁻¹ R`` for the columns of ``R``."""
-        dt = self.inverse.dtype
-        X = np.column_stack([self._product(r.astype(dt)) for r in R.T]).astype(float)
+        """Return ``(H + μP)⁻¹ R`` for the columns of ``R``.
+
+        (From the triangle the updates maintain: the other one goes stale.)
+        """
+        B = self.inverse
+        symv = _blas(B.dtype)[1]
+        m = R.shape[1]
+        X = np.empty((m, R.shape[0]))
+        for j in range(m):
+            X[j] = symv(1.0, B.T, R[:, j].astype(B.dtype), lower=0)
         if self.centre:
             # Keep the multinomial gauge: rounding in single precision would
             # otherwise add a common row to every class, which changes ‖W‖ but
             # not the loss, and the iteration would stall.
-            X = X.T.reshape(-1, *self.shape)
-            X -= X.mean(axis=1, keepdims=True)
-            X = X.reshape(R.shape[1], -1).T
-        return X
+            blocks = X.reshape(m, *self.shape)
+            blocks -= np.add.reduce(blocks, axis=1, keepdims=True) / self.shape[0]
+        return X.T
+
+
+@functools.lru_cache(maxsize=4)
+def _blas(dtype):
+    """BLAS ``syr2`` and ``symv`` of a precision (looked up once)."""
+    probe = np.zeros((1, 1), dtype=dtype)
+    return scipy.linalg.blas.get_blas_funcs(("syr2", "symv"), (probe,))
 
 
 def _chord_rows(smooth: _Smooth, config: _HeadConfig) -> int | None:
@@ -212,25 +220,30 @@ def _solve_l2_chord(smooth: _Smooth, radius, theta, mu, factor, tol, config: _He
     last = None  # (θ, ∇f) of the previous iterate, for the BFGS update
     own = False  # whether ``factor`` may be updated in place
     for it in range(config.chord_max_iter + 1):
-        _, grad, _, z = smooth.value_grad(theta)
-        pt = mask * theta
-        r1 = grad + mu * pt
+        grad, z, pt, r1, r2, residual = _kkt_point(smooth, radius, theta, mu)
         if last is not None:
             if not own:
                 factor = factor.copy()
                 own = True
             factor.update(theta - last[0], grad - last[1] + mu * (pt - mask * last[0]))
         last = (theta, grad)
-        r2 = 0.5 * (float(pt @ pt) - radius**2)
-        scale = max(float(np.max(np.abs(grad))), 1e-300)
-        residual = max(float(np.max(np.abs(r1))) / scale, abs(r2) / radius**2)
         if not np.isfinite(residual):
             return None
         if residual <= config.kkt_chord_rtol:
-            norm = float(np.sqrt(pt @ pt))
-            if mu <= 0 or abs(norm - radius) > tol * radius:
+            if mu <= 0:
                 return None
-            return theta, mu * norm, it, factor
+            norm = float(np.sqrt(pt @ pt))
+            if abs(norm - radius) <= tol * radius:
+                return theta, mu * norm, it, factor
+            # Stationary to the tolerance but not yet on the sphere to ``tol``:
+            # onto it (W scaled by r / ‖W‖: an O(r2) move), answered if the
+            # residual there still passes, else the iteration goes on from it.
+            theta = theta.copy()
+            theta[mask == 1] *= radius / norm
+            last = None
+            grad, z, pt, r1, r2, residual = _kkt_point(smooth, radius, theta, mu)
+            if residual <= config.kkt_chord_rtol:
+                return theta, mu * float(np.sqrt(pt @ pt)), it, factor
         if it == config.chord_max_iter:
             return None
         stalled = since >= config.chord_refresh_gap and residual > config.chord_rate * previous
@@ -418,6 +431,23 @@ def _onto_sphere(smooth: _Smooth, radius, theta):
     _, grad, _, _ = smooth.value_grad(theta)
     mu = -float((mask * grad) @ theta) / radius**2
     return theta, (mu if mu > 0 else None)
+
+
+def _kkt_point(smooth: _Smooth, radius, theta, mu):
+    """The binding L2 problem's KKT system at ``(θ, μ)`` and its relative residual.
+
+    Returns ``(∇f, z, Pθ, r1, r2, residual)`` with ``r1 = ∇f + μPθ``,
+    ``r2 = ½(‖Pθ‖² − r²)`` and ``residual = max(max|r1| / max|∇f|, |r2| / r²)``:
+    what every KKT iteration of the ball (chord steps, the Newton polish) is
+    stopped on.
+    """
+    _, grad, _, z = smooth.value_grad(theta)
+    pt = smooth.mask * theta
+    r1 = grad + mu * pt
+    r2 = 0.5 * (float(pt @ pt) - radius**2)
+    scale = max(float(np.max(np.abs(grad))), 1e-300)
+    residual = max(float(np.max(np.abs(r1))) / scale, abs(r2) / radius**2)
+    return grad, z, pt, r1, r2, residual
 
 
 def _kkt_step(theta, mu, pt, r2, a, c):

@@ -37,6 +37,7 @@ import scipy.optimize
 from .._linalg import _frobenius
 from ._chord import (
     _chord_rows,
+    _kkt_point,
     _kkt_step,
     _onto_sphere,
     _solve_free_chord,
@@ -120,13 +121,14 @@ def _solve_large_l2(smooth: _Smooth, radius, theta, tol, max_iter, chord_ok, con
         return None
     theta, lam, it = result
     work = smooth.n * (smooth.p1 * smooth.K) ** 2
+    kkt_rtol = config.kkt_rtol
     if work <= config.polish_max_work:
         polished = _polish_l2(smooth, radius, theta, lam / radius, config.polish_max_iter, config)
         if polished is None:
             polished = _solve_l2(smooth, radius, theta, lam / radius, tol, max_iter, config)
         if polished is not None:
             return _FastResult(polished[0], polished[1], it + polished[2], "lbfgs-newton-l2")
-    elif chord_ok and lam > 0 and _l2_kkt_residual(smooth, radius, theta, lam) > config.kkt_rtol:
+    elif chord_ok and lam > 0 and _kkt_point(smooth, radius, theta, lam / radius)[-1] > kkt_rtol:
         # Too large for the Newton polish, and L-BFGS stopped short of the KKT
         # residual every fast solve reaches (it accepts kkt_lbfgs_rtol): chord
         # steps from the Hessian at its point finish the solve, and the next
@@ -207,13 +209,6 @@ def _solve_l2(smooth: _Smooth, radius, theta, mu0, tol, max_iter, config: _HeadC
     return None
 
 
-def _l2_kkt_residual(smooth: _Smooth, radius, theta, lam) -> float:
-    """Relative residual of ``∇f + (λ/r) Pθ = 0`` (as the KKT iterations measure it)."""
-    _, grad, _, _ = smooth.value_grad(theta)
-    r1 = grad + (lam / radius) * smooth.mask * theta
-    return float(np.max(np.abs(r1))) / max(float(np.max(np.abs(grad))), 1e-300)
-
-
 def _polish_l2(smooth: _Smooth, radius, theta, mu, max_iter, config: _HeadConfig):
     """Newton's method on the KKT system of the binding L2 problem; ``(θ, λ, n)`` or None.
 
@@ -224,11 +219,7 @@ def _polish_l2(smooth: _Smooth, radius, theta, mu, max_iter, config: _HeadConfig
     mask = smooth.mask
     best = None  # (residual, theta, mu, iterations)
     for it in range(1, max_iter + 1):
-        _, grad, _, z = smooth.value_grad(theta)
-        r1 = grad + mu * mask * theta
-        r2 = 0.5 * (float(np.sum((mask * theta) ** 2)) - radius**2)
-        scale = max(float(np.max(np.abs(grad))), 1e-300)
-        residual = max(float(np.max(np.abs(r1))) / scale, abs(r2) / radius**2)
+        _, z, pt, r1, r2, residual = _kkt_point(smooth, radius, theta, mu)
         if residual <= config.kkt_polish_rtol:
             return theta, mu * float(np.linalg.norm(mask * theta)), it - 1
         if best is not None and residual >= best[0]:
@@ -244,8 +235,8 @@ def _polish_l2(smooth: _Smooth, radius, theta, mu, max_iter, config: _HeadConfig
         H[np.diag_indices_from(H)] += mu * mask
         factor = _factor(H)
         a = scipy.linalg.cho_solve(factor, r1, check_finite=False)
-        c = scipy.linalg.cho_solve(factor, mask * theta, check_finite=False)
-        step = _kkt_step(theta, mu, mask * theta, r2, a, c)
+        c = scipy.linalg.cho_solve(factor, pt, check_finite=False)
+        step = _kkt_step(theta, mu, pt, r2, a, c)
         if step is None:
             return None
         theta, mu = step
