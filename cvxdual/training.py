@@ -551,14 +551,18 @@ def train(
         start = time.perf_counter()
         if shuffle:
             sample_idx = rng.permutation(n_samples)
-        grad_features = solution.feature_gradient()
+        # ∇_Φ p* of the latest solve: all its rows when every minibatch uses it;
+        # with current duals only the first minibatch does (its rows, below).
+        grad_features = solution.feature_gradient() if current_duals is None else None
         solved_here = True  # the parameters are those of the latest solve
         for batch in gen_batches(n_samples, batch_size):
             rows = sample_idx[batch]
             with np.errstate(all="ignore"):
                 activations = forward(X[rows], coefs, intercepts, activation)
-                if current_duals is None or solved_here:
+                if current_duals is None:
                     G = grad_features[rows]
+                elif solved_here:  # the solver's own duals, on these rows
+                    G = solution.sample_duals[rows] @ solution.coef.T
                 else:
                     G = current_duals(activations[-1], rows, solution) @ solution.coef.T
                 # Rows of ∇_Φ p* carry the 1/n of the mean: n/|B| makes the
@@ -576,7 +580,7 @@ def train(
                 with np.errstate(all="ignore"):
                     features = forward(X, coefs, intercepts, activation)[-1]
                 solution = _solve_head(head, features, y, sample_weight, solution, epoch)
-                grad_features = solution.feature_gradient()
+                grad_features = solution.feature_gradient() if current_duals is None else None
                 solved_here = True
 
         if not fresh:  # else the head was just solved on these parameters

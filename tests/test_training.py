@@ -10,7 +10,7 @@ from sklearn.exceptions import ConvergenceWarning
 
 import cvxdual.training as training
 from cvxdual.exceptions import DivergenceError, SolverError
-from cvxdual.heads import NormBoundedHead
+from cvxdual.heads import HeadSolution, NormBoundedHead
 from cvxdual.network import SGD, Adam, backward, forward, init_params
 from cvxdual.projection import project
 from cvxdual.sets import L1Ball, L2Ball, MaxNorm, NonNegative, Polyhedron, SpectralBall
@@ -151,6 +151,33 @@ def test_minibatch_steps_use_the_duals_at_the_current_features(loss, kind, weigh
     np.testing.assert_allclose(result.intercepts[0], b[0], rtol=1e-6, atol=1e-12)
     # ... which the stale duals of the solve do not give
     assert np.abs(stale.coefs[0] - W[0]).max() > 1e-4
+
+
+def test_current_duals_never_form_the_full_feature_gradient(monkeypatch):
+    """With current duals only a solve's first minibatch uses its duals: no n × p ν Wᵀ.
+
+    (At 10^5 rows × 128 hidden units that array is 100 MB per epoch.) The
+    last-solve mode uses it in every minibatch and forms it once per solve.
+    """
+    X, y = _data("labels", n=40)
+    coefs, intercepts = init_params([3, 5], "tanh", random_state=1)
+    head = NormBoundedHead("multinomial", L2Ball(0.5))
+    formed = []
+    original = HeadSolution.feature_gradient
+
+    def spy(self):
+        formed.append(1)
+        return original(self)
+
+    monkeypatch.setattr(HeadSolution, "feature_gradient", spy)
+    run = dict(activation="tanh", optimizer=SGD(0.5, momentum=0.0), batch_size=8, max_iter=3,
+               shuffle=False, head_solve_every=3)  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        train(X, y, coefs, intercepts, head, **run)
+        assert not formed
+        stale = train(X, y, coefs, intercepts, head, minibatch_duals="last_solve", **run)
+    assert len(formed) == 3 + stale.t // 3  # each epoch's start, and each extra solve
 
 
 @pytest.mark.parametrize(
