@@ -42,7 +42,7 @@ from __future__ import annotations
 import cvxpy as cp
 import numpy as np
 import scipy.optimize
-from scipy.special import expit, logsumexp, softmax, xlogy
+from scipy.special import expit, logsumexp, xlogy
 
 __all__ = [
     "LOSSES",
@@ -354,7 +354,9 @@ class _Multinomial(Loss):
         return logsumexp(z, axis=1) - np.sum(Y * z, axis=1)
 
     def gradient(self, z, Y):
-        return softmax(z, axis=1) - Y
+        P = _softmax(z)
+        P -= Y
+        return P
 
     def per_sample_and_gradient(self, z, Y):
         top = z.max(axis=1, keepdims=True)
@@ -574,3 +576,20 @@ def get_loss(loss: str | Loss) -> Loss:
     if isinstance(loss, str) and loss in _ALIASES:
         return LOSSES[_ALIASES[loss]]
     raise ValueError(f"loss must be one of {sorted([*LOSSES, *_ALIASES])}, got {loss!r}")
+
+
+def _row_max(z) -> np.ndarray:
+    """Row maxima of an n × K array, column by column (NumPy's reductions along
+    rows of a few entries are several times slower)."""
+    top = z[:, 0].copy()
+    for k in range(1, z.shape[1]):
+        np.maximum(top, z[:, k], out=top)
+    return top
+
+
+def _softmax(z) -> np.ndarray:
+    """Row-wise softmax of the scores (the multinomial probabilities)."""
+    P = z - _row_max(z)[:, None]
+    np.exp(P, out=P)
+    P /= (P @ np.ones(z.shape[1]))[:, None]
+    return P

@@ -13,7 +13,7 @@ import numpy as np
 import scipy.linalg.blas
 
 from .._linalg import _frobenius
-from ..losses import Loss
+from ..losses import Loss, _row_max, _softmax
 
 
 class _Smooth:
@@ -252,23 +252,6 @@ class _Smooth:
         curvature = {"squared": 1.0, "logistic": 0.25, "multinomial": 0.5, "squared_hinge": 2.0}
         gram = self.A.T @ (self.A * self.w[:, None])
         return curvature[self.loss.name] * float(np.linalg.eigvalsh(gram)[-1])
-
-
-def _row_max(z) -> np.ndarray:
-    """Row maxima of an n × K array, column by column (NumPy's reductions along
-    rows of a few entries are several times slower)."""
-    top = z[:, 0].copy()
-    for k in range(1, z.shape[1]):
-        np.maximum(top, z[:, k], out=top)
-    return top
-
-
-def _softmax(z) -> np.ndarray:
-    """Row-wise softmax of the scores (the multinomial probabilities)."""
-    P = z - _row_max(z)[:, None]
-    np.exp(P, out=P)
-    P /= (P @ np.ones(z.shape[1]))[:, None]
-    return P
 
 
 @functools.lru_cache(maxsize=16)
