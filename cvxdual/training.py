@@ -304,14 +304,24 @@ class _CurrentDuals:
         return self.w[rows, None] * self.loss.gradient(z, self.Y[rows])
 
 
-def _project_layers(sets, coefs, records):
+def _project_layers(sets, coefs, records, finite=False):
+    """Project each constrained layer in place; record its duals and the point projected.
+
+    ``finite``: the weights are known finite (checked after every step), so a
+    closed form runs without :func:`~cvxdual.projection.project`'s input checks
+    (the shapes were checked once, by :func:`check_layer_constraints`).
+    """
     for i, S in enumerate(sets):
         if S is None:
             continue
         point = coefs[i].copy()  # kept for verify_estimator; overwritten in place below
-        result = project(point, S)
-        coefs[i][...] = result.weights
-        duals = _copy_duals(result.duals)
+        if finite and S.has_closed_form:
+            weights, duals = S.project_closed_form(point)
+        else:
+            result = project(point, S)
+            weights, duals = result.weights, result.duals
+        coefs[i][...] = weights
+        duals = _copy_duals(duals)
         records[i] = {"duals": duals, "active": _is_active(duals), "point": point}
 
 
@@ -574,7 +584,7 @@ def train(
             solved_here = False
             if not all(np.all(np.isfinite(p)) for p in params):
                 raise _divergence_error("network weights", epoch, step, learning_rate)
-            _project_layers(sets, coefs, layer_records)
+            _project_layers(sets, coefs, layer_records, finite=True)
             fresh = head_solve_every is not None and step % int(head_solve_every) == 0
             if fresh:
                 with np.errstate(all="ignore"):

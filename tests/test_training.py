@@ -12,7 +12,6 @@ import cvxdual.training as training
 from cvxdual.exceptions import DivergenceError, SolverError
 from cvxdual.heads import HeadSolution, NormBoundedHead
 from cvxdual.network import SGD, Adam, backward, forward, init_params
-from cvxdual.projection import project
 from cvxdual.sets import L1Ball, L2Ball, MaxNorm, NonNegative, Polyhedron, SpectralBall
 from cvxdual.training import ACTIVE_TOL, train
 
@@ -340,12 +339,15 @@ def test_constrained_layers_are_projected_after_every_step(monkeypatch):
     X, y = _data("real", n=20)
     coefs, intercepts = init_params([3, 4, 2], random_state=0)
     calls = []
+    original = SpectralBall.project_closed_form
 
-    def counting(V, S, **kwargs):
-        calls.append((V.shape, S))
-        return project(V, S, **kwargs)
+    def counting(self, V):
+        calls.append((V.shape, self))
+        return original(self, V)
 
-    monkeypatch.setattr(training, "project", counting)
+    # (the first projection goes through project(), which checks the initial
+    # weights; the later ones, of weights checked finite, call the closed form)
+    monkeypatch.setattr(SpectralBall, "project_closed_form", counting)
     S = SpectralBall(0.5)
     result = train(
         X, y, coefs, intercepts, NormBoundedHead("squared"), layer_constraints=[None, S],
