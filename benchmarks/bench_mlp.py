@@ -88,7 +88,7 @@ class Profile:
 
     def __enter__(self):
         self._start = time.perf_counter()
-        self._solve, self._project = NormBoundedHead.solve, training.project
+        self._solve, self._project = NormBoundedHead.solve, training._project_layers
         profile = self
 
         def solve(head, *args, **kwargs):
@@ -99,18 +99,18 @@ class Profile:
             profile.methods[solution.method] += 1
             return solution
 
-        def project(*args, **kwargs):
+        def project_layers(sets, *args, **kwargs):
             start = time.perf_counter()
-            result = profile._project(*args, **kwargs)
+            result = profile._project(sets, *args, **kwargs)
             profile.seconds["projections"] += time.perf_counter() - start
-            profile.calls["projections"] += 1
+            profile.calls["projections"] += sum(S is not None for S in sets)
             return result
 
-        NormBoundedHead.solve, training.project = solve, project
+        NormBoundedHead.solve, training._project_layers = solve, project_layers
         return self
 
     def __exit__(self, *exc):
-        NormBoundedHead.solve, training.project = self._solve, self._project
+        NormBoundedHead.solve, training._project_layers = self._solve, self._project
         self.total += time.perf_counter() - self._start
 
 
@@ -138,7 +138,7 @@ class Floor:
 
         training._solve_head = keep_first
         if self.skip_projections:
-            training._project_layers = lambda sets, coefs, records: None
+            training._project_layers = lambda sets, coefs, records, finite=False: None
         return self
 
     def __exit__(self, *exc):

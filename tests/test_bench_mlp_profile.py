@@ -1,0 +1,68 @@
+"""benchmarks/bench_mlp.py's breakdown: what RESULTS.md's "where the time goes" counts."""
+
+import importlib.util
+import pathlib
+import sys
+import warnings
+
+import numpy as np
+from sklearn.exceptions import ConvergenceWarning
+
+from cvxdual import training
+from cvxdual.estimators import ConstrainedMLPClassifier
+from cvxdual.sets import SpectralBall
+
+_PATH = pathlib.Path(__file__).resolve().parents[1] / "benchmarks" / "bench_mlp.py"
+
+
+def _load():
+    sys.path.insert(0, str(_PATH.parent))
+    try:
+        spec = importlib.util.spec_from_file_location("bench_mlp", _PATH)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.remove(str(_PATH.parent))
+    return module
+
+
+def _fit(max_iter=3):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 4))
+    y = (X[:, 0] + X[:, 1] > 0).astype(int)
+    clf = ConstrainedMLPClassifier(
+        (5, 4), layer_constraints=[SpectralBall(0.5), None], head_radius=1.0,
+        batch_size=20, max_iter=max_iter, random_state=0,
+    )  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return clf.fit(X, y)
+
+
+def test_profile_counts_every_projection_and_head_solve():
+    bench = _load()
+    with bench.Profile() as profile:
+        clf = _fit()
+    # one constrained layer: the initial weights and after each of 3 x 3 steps
+    assert profile.calls["projections"] == 1 + 9
+    assert profile.calls["head solves"] == clf.n_iter_ + 1
+    assert 0 < profile.seconds["projections"] < profile.total
+    # and it puts the training functions back
+    assert training._project_layers is bench.training._project_layers
+    assert training._project_layers.__name__ == "_project_layers"
+
+
+def test_floor_variants_skip_what_they_say(monkeypatch):
+    bench = _load()
+    calls = []
+    original = SpectralBall.project_closed_form
+
+    def counting(self, V):
+        calls.append(1)
+        return original(self, V)
+
+    monkeypatch.setattr(SpectralBall, "project_closed_form", counting)
+    with bench.Floor(skip_projections=True):
+        _fit()
+    assert not calls
+    assert training._project_layers.__name__ == "_project_layers"
