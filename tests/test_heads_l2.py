@@ -161,3 +161,22 @@ def test_lbfgs_returns_the_first_iterate_that_is_done():
     np.testing.assert_array_equal(points[-1], x)  # (the last evaluation was x itself)
     more, _ = _lbfgs(fun, np.ones(20), 1e-300, _HeadConfig())  # without: to rounding
     assert np.max(np.abs(scales * more)) < 1e-6
+
+
+@pytest.mark.parametrize("loss", ["log_loss", "multinomial"])
+def test_lbfgs_goes_on_to_the_certificate_when_the_polish_fails(monkeypatch, loss):
+    # Before a Newton polish L-BFGS stops at kkt_lbfgs_rtol (1e-5); if the polish
+    # (and the root find after it) fail, L-BFGS goes on to kkt_rtol itself.
+    config = replace(_HeadConfig(), newton_max_work=0)
+    Phi, y = problem(loss, n=300, d=6, seed=13)
+    r = 0.4 * radius_scale(loss, Phi, y, L2Ball)
+    monkeypatch.setattr(l2, "_polish_l2", lambda *args: None)
+    monkeypatch.setattr(l2, "_solve_l2", lambda *args: None)
+    sol = NormBoundedHead(loss, L2Ball(r), _config=config).solve(Phi, y)
+    assert sol.method == "lbfgs-l2" and sol.duals["norm"] > 0
+    smooth = _Smooth(get_loss(loss), Phi, get_loss(loss).encode_targets(y),
+                     np.full(len(y), 1 / len(y)), True)
+    theta = smooth.theta(sol.coef, sol.intercept)
+    assert _kkt_point(smooth, r, theta, sol.duals["norm"] / r)[-1] <= 1e-7
+    exact = NormBoundedHead(loss, L2Ball(r), solver="CLARABEL").solve(Phi, y)
+    assert_same(sol, exact, loss=loss)

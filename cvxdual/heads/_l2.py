@@ -131,6 +131,13 @@ def _solve_large_l2(smooth: _Smooth, radius, theta, tol, max_iter, chord_ok, con
             polished = _solve_l2(smooth, radius, theta, lam / radius, tol, max_iter, config)
         if polished is not None:
             return _FastResult(polished[0], polished[1], it + polished[2], "lbfgs-newton-l2")
+        # The polish failed, and L-BFGS stopped at kkt_lbfgs_rtol for it: on to
+        # the certificate itself, from there.
+        result = _solve_l2_sphere(smooth, radius, theta, tol, config)
+        if result is None:
+            return None
+        theta, lam, more = result
+        it += more
     elif chord_ok and lam > 0 and _kkt_point(smooth, radius, theta, lam / radius)[-1] > kkt_rtol:
         # Too large for the Newton polish, and L-BFGS stopped short of the KKT
         # residual every fast solve reaches (it accepts kkt_lbfgs_rtol): chord
