@@ -1,25 +1,8 @@
 """The exhaustive front of benchmarks/bench_fairness.py: the ceiling RESULTS.md relies on."""
 
-import importlib.util
-import pathlib
-
 import numpy as np
 import pytest
-
-_PATH = pathlib.Path(__file__).resolve().parents[1] / "benchmarks" / "bench_fairness.py"
-
-
-def _load():
-    import sys
-
-    sys.path.insert(0, str(_PATH.parent))
-    try:
-        spec = importlib.util.spec_from_file_location("bench_fairness", _PATH)
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-    finally:
-        sys.path.remove(str(_PATH.parent))
-    return module
+from bench_support import load_benchmark
 
 
 def _grid_points(X, y, s, n_angles):
@@ -38,7 +21,7 @@ def _grid_points(X, y, s, n_angles):
 
 @pytest.mark.parametrize("seed", [0, 1])
 def test_exhaustive_front_is_the_upper_envelope_of_every_linear_classifier(seed):
-    bench = _load()
+    bench = load_benchmark("bench_fairness")
     rng = np.random.default_rng(seed)
     X = rng.normal(size=(30, 2))
     y = (X[:, 0] + 0.7 * rng.normal(size=30) > 0).astype(int)

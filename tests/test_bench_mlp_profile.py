@@ -1,29 +1,14 @@
 """benchmarks/bench_mlp.py's breakdown: what RESULTS.md's "where the time goes" counts."""
 
-import importlib.util
-import pathlib
-import sys
 import warnings
 
 import numpy as np
+from bench_support import load_benchmark
 from sklearn.exceptions import ConvergenceWarning
 
 from cvxdual import training
 from cvxdual.estimators import ConstrainedMLPClassifier
 from cvxdual.sets import SpectralBall
-
-_PATH = pathlib.Path(__file__).resolve().parents[1] / "benchmarks" / "bench_mlp.py"
-
-
-def _load():
-    sys.path.insert(0, str(_PATH.parent))
-    try:
-        spec = importlib.util.spec_from_file_location("bench_mlp", _PATH)
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-    finally:
-        sys.path.remove(str(_PATH.parent))
-    return module
 
 
 def _fit(max_iter=3):
@@ -40,7 +25,7 @@ def _fit(max_iter=3):
 
 
 def test_profile_counts_every_projection_and_head_solve():
-    bench = _load()
+    bench = load_benchmark("bench_mlp")
     with bench.Profile() as profile:
         clf = _fit()
     # one constrained layer: the initial weights and after each of 3 x 3 steps
@@ -53,7 +38,7 @@ def test_profile_counts_every_projection_and_head_solve():
 
 
 def test_floor_variants_skip_what_they_say(monkeypatch):
-    bench = _load()
+    bench = load_benchmark("bench_mlp")
     calls = []
     original = SpectralBall.project_closed_form
 
