@@ -124,7 +124,6 @@ def _solve_large_l2(smooth: _Smooth, radius, theta, tol, max_iter, chord_ok, con
     if result is None:
         return None
     theta, lam, it = result
-    kkt_rtol = config.kkt_rtol
     if polish:
         polished = _polish_l2(smooth, radius, theta, lam / radius, config.polish_max_iter, config)
         if polished is None:
@@ -138,7 +137,8 @@ def _solve_large_l2(smooth: _Smooth, radius, theta, tol, max_iter, chord_ok, con
             return None
         theta, lam, more = result
         it += more
-    elif chord_ok and lam > 0 and _kkt_point(smooth, radius, theta, lam / radius)[-1] > kkt_rtol:
+    elif (chord_ok and lam > 0
+          and _kkt_point(smooth, radius, theta, lam / radius)[-1] > config.kkt_rtol):
         # Too large for the Newton polish, and L-BFGS stopped short of the KKT
         # residual every fast solve reaches (it accepts kkt_lbfgs_rtol): chord
         # steps from the Hessian at its point finish the solve, and the next
