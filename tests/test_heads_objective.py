@@ -58,6 +58,37 @@ def test_hessian_matches_finite_differences_of_the_gradient(loss):
     np.testing.assert_allclose(single, H, rtol=1e-4, atol=1e-6 * np.abs(H).max())
 
 
+@pytest.mark.parametrize("chunk_rows", [None, 7])
+def test_multinomial_hessian_is_its_definition_by_chunks_and_when_confident(
+    monkeypatch, chunk_rows
+):
+    # Σ_i w_i (diag(p_i) − p_i p_iᵀ) ⊗ a_i a_iᵀ written out, plus the intercept's gauge
+    # term; scores scaled up so that most p_ik are near 0 or 1, where the diagonal
+    # blocks' curvature p (1 − p) is tiny (they must not be formed by cancellation).
+    import cvxdual.heads._objective as objective
+
+    smooth, theta = _smooth("multinomial", seed=55)
+    if chunk_rows is not None:  # several passes of the rank-n update, the last partial
+        monkeypatch.setattr(objective, "_HESSIAN_CHUNK", chunk_rows * smooth.K * smooth.p1)
+    z = 40.0 * smooth.value_grad(theta)[3]
+    P = np.exp(z - z.max(axis=1, keepdims=True))
+    P /= P.sum(axis=1, keepdims=True)
+    D = np.einsum("nk,kl->nkl", P, np.eye(smooth.K)) - P[:, :, None] * P[:, None, :]
+    K, p1 = smooth.K, smooth.p1
+    exact = np.einsum("n,nkl,ni,nj->kilj", smooth.w, D, smooth.A, smooth.A).reshape(K * p1, -1)
+    scale = np.trace(exact) / exact.shape[0]
+    gauge = np.kron(np.ones((K, K)), np.diag(scale * (np.arange(p1) >= smooth.d) / K))
+    H = smooth.hessian(z, gauge=False)
+    np.testing.assert_allclose(H, exact + gauge, rtol=1e-12, atol=1e-15 * np.abs(exact).max())
+    np.testing.assert_array_equal(H, H.T)
+    single = smooth.hessian(z, gauge=False, dtype=np.float32)
+    for k in range(K):  # each diagonal block to single precision of its own scale
+        block = slice(k * p1, (k + 1) * p1)
+        reference = (exact + gauge)[block, block]
+        np.testing.assert_allclose(single[block, block], reference, rtol=1e-5,
+                                   atol=1e-6 * np.abs(reference).max())
+
+
 @pytest.mark.parametrize("loss", ["squared", "log_loss", "squared_hinge"])
 def test_lipschitz_bounds_the_curvature(loss):
     smooth, theta = _smooth(loss, seed=53)

@@ -203,40 +203,25 @@ class _Smooth:
         ``dtype=np.float32`` assembles it in single precision (for chord matrices).
         """
         A, p1, K = self.A.astype(dtype, copy=False), self.p1, self.K
-        H = np.zeros((p1 * K, p1 * K), dtype=dtype)
         if self.multinomial:
-            z = z - z.max(axis=1, keepdims=True)
-            P = np.exp(z)
-            P /= P.sum(axis=1, keepdims=True)
-            P = P.astype(dtype, copy=False)
-            WP = self.w.astype(dtype)[:, None] * P
-            for k in range(K):
-                Bk = A * WP[:, k : k + 1]
-                for l in range(k, K):
-                    if l == k:
-                        block = Bk.T @ (A * (1.0 - P[:, k : k + 1]))
-                    else:
-                        block = -(Bk.T @ (A * P[:, l : l + 1]))
-                    H[k * p1 : (k + 1) * p1, l * p1 : (l + 1) * p1] = block
-                    if l != k:
-                        H[l * p1 : (l + 1) * p1, k * p1 : (k + 1) * p1] = block.T
+            H = _multinomial_hessian(A, self.w, _softmax(z), dtype)
             # The loss is invariant to adding the same row vector to every class:
             # fix that gauge (gradient and penalty are orthogonal to it), each
             # coordinate at its own curvature averaged over the classes (one scale
             # for all would swamp the curvature of badly scaled features). Without
             # ``gauge`` only the intercept's direction, at the mean curvature.
+            blocks = H.reshape(K, p1, K, p1)
+            diagonals = np.einsum("kiki->ki", blocks)  # (K, p1): each block's diagonal
             if gauge:
-                curvature = np.mean([np.diag(H[k * p1 : (k + 1) * p1, k * p1 : (k + 1) * p1])
-                                     for k in range(K)], axis=0)
-                curvature = np.maximum(curvature, np.finfo(dtype).tiny)
+                curvature = np.maximum(diagonals.mean(axis=0), np.finfo(dtype).tiny)
             else:
-                scale = max(np.trace(H) / H.shape[0], 1e-12)
+                scale = max(float(diagonals.sum()) / H.shape[0], 1e-12)
                 curvature = scale * (np.arange(p1) >= self.d)
-            fix = np.diag(curvature / K).astype(dtype, copy=False)
-            for k in range(K):
-                for l in range(K):
-                    H[k * p1 : (k + 1) * p1, l * p1 : (l + 1) * p1] += fix
+            # + (curvature / K) on the diagonal of every block (i, i) of every (k, l)
+            index = np.arange(p1)
+            blocks[:, index, :, index] += (curvature / K).astype(dtype)[:, None, None]
         else:
+            H = np.zeros((p1 * K, p1 * K), dtype=dtype)
             h = (self.w[:, None] * self.loss.hessian_diag(z, self.Y)).astype(dtype)
             (syrk,) = scipy.linalg.blas.get_blas_funcs(("syrk",), (A,))
             for k in range(K):
@@ -260,6 +245,44 @@ def _block_ones(K: int, m: int) -> np.ndarray:
     ones = np.kron(np.eye(m, dtype=np.float32), np.ones((K, K), dtype=np.float32))
     ones.setflags(write=False)
     return ones
+
+
+# Rows per pass of the multinomial Hessian's rank-n update: its scaled copy of
+# the features (rows × K p1) stays near 2^21 entries, whatever n.
+_HESSIAN_CHUNK = 2**21
+
+
+def _multinomial_hessian(A, w, P, dtype) -> np.ndarray:
+    """``Σ_i w_i (diag(p_i) − p_i p_iᵀ) ⊗ a_i a_iᵀ`` in class-major blocks (``K p1`` square).
+
+    The blocks off the diagonal, ``−Aᵀ diag(w p_k p_l) A``, come from one
+    symmetric rank-n update ``−BᵀB`` with ``B = [A ⊙ √w p_1, …, A ⊙ √w p_K]``
+    (BLAS ``syrk``, by chunks of rows): one level-3 call instead of K(K+1)/2
+    products and their scaled copies of ``A`` (at 1,257 × 65, K = 10: 10 ms
+    against 17 in float32). The diagonal blocks ``Aᵀ diag(w p_k (1 − p_k)) A``
+    are computed directly: from ``Aᵀ diag(w p_k) A − Aᵀ diag(w p_k²) A`` they
+    would cancel where the predictions are confident.
+    """
+    n, p1 = A.shape
+    K = P.shape[1]
+    scaled = (np.sqrt(w)[:, None] * P).astype(dtype, copy=False)
+    upper = np.zeros((K * p1, K * p1), dtype=dtype, order="F")
+    (syrk,) = scipy.linalg.blas.get_blas_funcs(("syrk",), (upper,))
+    chunk = max(1, _HESSIAN_CHUNK // (K * p1))
+    B = np.empty((min(n, chunk), K * p1), dtype=dtype, order="F")
+    for start in range(0, n, chunk):
+        rows = slice(start, min(n, start + chunk))
+        m = rows.stop - rows.start
+        for k in range(K):
+            np.multiply(A[rows], scaled[rows, k : k + 1], out=B[:m, k * p1 : (k + 1) * p1])
+        syrk(-1.0, B[:m], beta=1.0, c=upper, trans=1, lower=0, overwrite_c=1)
+    # Half of each diagonal block into the upper triangle's place: ``upper + upperᵀ``
+    # (its strict lower triangle is zero) is then the whole matrix.
+    half = (0.5 * w[:, None] * P * (1.0 - P)).astype(dtype, copy=False)
+    for k in range(K):
+        block = slice(k * p1, (k + 1) * p1)
+        upper[block, block] = (A * half[:, k : k + 1]).T @ A
+    return upper + upper.T
 
 
 def _power_of_two_scale(Phi) -> float:
