@@ -81,6 +81,11 @@ def test_multinomial_hessian_is_its_definition_by_chunks_and_when_confident(
     H = smooth.hessian(z, gauge=False)
     np.testing.assert_allclose(H, exact + gauge, rtol=1e-12, atol=1e-15 * np.abs(exact).max())
     np.testing.assert_array_equal(H, H.T)
+    for gauge_on in (False, True):  # the upper triangle alone (what potrf reads)
+        full = smooth.hessian(z, gauge=gauge_on)
+        triangle = smooth.hessian(z, gauge=gauge_on, upper=True)
+        np.testing.assert_allclose(np.triu(triangle), np.triu(full), rtol=1e-13,
+                                   atol=1e-15 * np.abs(full).max())
     single = smooth.hessian(z, gauge=False, dtype=np.float32)
     for k in range(K):  # each diagonal block to single precision of its own scale
         block = slice(k * p1, (k + 1) * p1)

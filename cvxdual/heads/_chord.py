@@ -27,14 +27,6 @@ from ._newton import _along, _backtrack, _factor
 from ._objective import _Smooth
 
 
-@functools.lru_cache(maxsize=8)
-def _strictly_lower(n: int) -> np.ndarray:
-    """Boolean mask of the strictly lower triangle of an n × n matrix (read-only)."""
-    mask = np.tril(np.ones((n, n), dtype=bool), -1)
-    mask.setflags(write=False)
-    return mask
-
-
 class _ChordMatrix:
     """``(H + μP)⁻¹`` at one point, applied by a matrix product, with BFGS updates.
 
@@ -56,14 +48,20 @@ class _ChordMatrix:
         mask = smooth.mask
         inverse = None
         for dtype in (np.float32, np.float64):
-            H = smooth.hessian(z, dtype=dtype)
+            # (the upper triangle only, the one potrf and potri read and write)
+            H = smooth.hessian(z, dtype=dtype, upper=True)
             H[np.diag_indices_from(H)] += (mu * mask).astype(dtype)
-            c, info = scipy.linalg.lapack.get_lapack_funcs("potrf", (H,))(H, lower=False)
+            c, info = scipy.linalg.lapack.get_lapack_funcs("potrf", (H,))(
+                H, lower=False, overwrite_a=True
+            )
             if info == 0:
-                inv, info = scipy.linalg.lapack.get_lapack_funcs("potri", (c,))(c, lower=False)
+                inv, info = scipy.linalg.lapack.get_lapack_funcs("potri", (c,))(
+                    c, lower=False, overwrite_c=True
+                )
                 if info == 0 and np.all(np.isfinite(np.diag(inv))):
-                    # potri fills the upper triangle: mirror it (one pass)
-                    inverse = np.where(_strictly_lower(inv.shape[0]), inv.T, inv)
+                    # potri fills the upper triangle of its (Fortran-ordered) result,
+                    # the triangle solve() and update() use: no mirror needed.
+                    inverse = inv.T
                     break
         if inverse is None:
             # Singular in both precisions: add a small multiple of I (as _factor).
@@ -103,7 +101,8 @@ class _ChordMatrix:
     def solve(self, R):
         """Return ``(H + μP)⁻¹ R`` for the columns of ``R``.
 
-        (From the triangle the updates maintain: the other one goes stale.)
+        (From the upper triangle of ``inverse.T``, the one the updates maintain: the
+        other one is not kept.)
         """
         B = self.inverse
         symv = _blas(B.dtype)[1]

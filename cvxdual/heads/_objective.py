@@ -195,22 +195,27 @@ class _Smooth:
         out = (T.T @ self._A32).reshape(m, self.K * self.p1).T.astype(np.float64)
         return out[:, 0] if v.ndim == 1 else out
 
-    def hessian(self, z, gauge: bool = True, dtype=np.float64) -> np.ndarray:
+    def hessian(self, z, gauge: bool = True, dtype=np.float64, upper: bool = False) -> np.ndarray:
         """Hessian of ``f``; for the multinomial loss plus the projector on its null space.
 
         With ``gauge`` false only the intercept direction is fixed (the face
         problems of the ℓ1 ball are not invariant to shifting coefficient rows).
         ``dtype=np.float32`` assembles it in single precision (for chord matrices).
+        ``upper``: only the upper triangle is guaranteed (for the multinomial
+        loss a Fortran-ordered array whose lower triangle is not set, as LAPACK's
+        ``potrf`` reads it with ``lower=False``, without a copy).
         """
         A, p1, K = self.A.astype(dtype, copy=False), self.p1, self.K
         if self.multinomial:
-            H = _multinomial_hessian(A, self.w, _softmax(z), dtype)
+            H = _multinomial_hessian(A, self.w, _softmax(z), dtype, full=not upper)
             # The loss is invariant to adding the same row vector to every class:
             # fix that gauge (gradient and penalty are orthogonal to it), each
             # coordinate at its own curvature averaged over the classes (one scale
             # for all would swamp the curvature of badly scaled features). Without
             # ``gauge`` only the intercept's direction, at the mean curvature.
-            blocks = H.reshape(K, p1, K, p1)
+            # (a C-ordered view: the term added below is symmetric, so adding it to
+            # Hᵀ adds it to H)
+            blocks = (H if H.flags.c_contiguous else H.T).reshape(K, p1, K, p1)
             diagonals = np.einsum("kiki->ki", blocks)  # (K, p1): each block's diagonal
             if gauge:
                 curvature = np.maximum(diagonals.mean(axis=0), np.finfo(dtype).tiny)
@@ -252,7 +257,7 @@ def _block_ones(K: int, m: int) -> np.ndarray:
 _HESSIAN_CHUNK = 2**21
 
 
-def _multinomial_hessian(A, w, P, dtype) -> np.ndarray:
+def _multinomial_hessian(A, w, P, dtype, full: bool = True) -> np.ndarray:
     """``Σ_i w_i (diag(p_i) − p_i p_iᵀ) ⊗ a_i a_iᵀ`` in class-major blocks (``K p1`` square).
 
     The blocks off the diagonal, ``−Aᵀ diag(w p_k p_l) A``, come from one
@@ -261,7 +266,8 @@ def _multinomial_hessian(A, w, P, dtype) -> np.ndarray:
     products and their scaled copies of ``A`` (at 1,257 × 65, K = 10: 10 ms
     against 17 in float32). The diagonal blocks ``Aᵀ diag(w p_k (1 − p_k)) A``
     are computed directly: from ``Aᵀ diag(w p_k) A − Aᵀ diag(w p_k²) A`` they
-    would cancel where the predictions are confident.
+    would cancel where the predictions are confident. ``full`` false: only the
+    upper triangle is set (a Fortran-ordered array).
     """
     n, p1 = A.shape
     K = P.shape[1]
@@ -276,13 +282,14 @@ def _multinomial_hessian(A, w, P, dtype) -> np.ndarray:
         for k in range(K):
             np.multiply(A[rows], scaled[rows, k : k + 1], out=B[:m, k * p1 : (k + 1) * p1])
         syrk(-1.0, B[:m], beta=1.0, c=upper, trans=1, lower=0, overwrite_c=1)
-    # Half of each diagonal block into the upper triangle's place: ``upper + upperᵀ``
-    # (its strict lower triangle is zero) is then the whole matrix.
-    half = (0.5 * w[:, None] * P * (1.0 - P)).astype(dtype, copy=False)
+    # For the whole matrix, half of each diagonal block: ``upper + upperᵀ`` (its
+    # strict lower triangle is zero) is then the whole matrix.
+    share = 0.5 if full else 1.0
+    curvature = (share * w[:, None] * P * (1.0 - P)).astype(dtype, copy=False)
     for k in range(K):
         block = slice(k * p1, (k + 1) * p1)
-        upper[block, block] = (A * half[:, k : k + 1]).T @ A
-    return upper + upper.T
+        upper[block, block] = (A * curvature[:, k : k + 1]).T @ A
+    return upper + upper.T if full else upper
 
 
 def _power_of_two_scale(Phi) -> float:
