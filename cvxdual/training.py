@@ -140,6 +140,8 @@ class TrainingResult:
 
 
 def _float_or_array(value):
+    if isinstance(value, float):  # (most norm balls' dual: no array round trip)
+        return value
     value = np.asarray(value, dtype=float)
     return float(value) if value.ndim == 0 else value.copy()
 
@@ -150,7 +152,8 @@ def _copy_duals(duals: dict) -> dict:
 
 def _is_active(duals: dict) -> bool:
     return any(
-        np.size(value) > 0 and float(np.max(np.abs(value))) > ACTIVE_TOL
+        abs(value) > ACTIVE_TOL if isinstance(value, float)
+        else np.size(value) > 0 and float(np.max(np.abs(value))) > ACTIVE_TOL
         for value in duals.values()
     )
 

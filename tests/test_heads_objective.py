@@ -39,6 +39,26 @@ def test_value_and_gradient_match_the_loss_and_finite_differences(loss, fit_inte
 
 
 @pytest.mark.parametrize("loss", FAST_LOSSES)
+def test_gradient_alone_then_the_value_at_the_same_point(loss):
+    smooth, theta = _smooth(loss, seed=56)
+    reference, _ = _smooth(loss, seed=56)
+    value, grad, G, z = reference.value_grad(theta)
+    grad2, G2, z2 = smooth.gradient(theta)
+    np.testing.assert_array_equal(grad2, grad)
+    np.testing.assert_array_equal(G2, G)
+    np.testing.assert_array_equal(z2, z)
+    # the value, asked afterwards at the same point, without a second evaluation
+    assert smooth.value_grad(theta)[0] == pytest.approx(value, rel=1e-14)
+    assert smooth.n_eval == 1
+    # a new point is a new evaluation, with its own value
+    moved = theta + 0.1
+    assert smooth.gradient(moved)[0] is not grad2
+    assert smooth.value_grad(moved)[0] == pytest.approx(reference.value_grad(moved)[0],
+                                                        rel=1e-14)
+    assert smooth.n_eval == 2
+
+
+@pytest.mark.parametrize("loss", FAST_LOSSES)
 def test_hessian_matches_finite_differences_of_the_gradient(loss):
     # For the multinomial loss the Hessian adds a term on the gauge direction (one
     # row vector added to every class), so compare along centred directions only.

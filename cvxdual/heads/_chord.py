@@ -440,7 +440,7 @@ def _kkt_point(smooth: _Smooth, radius, theta, mu):
     what every KKT iteration of the ball (chord steps, the Newton polish) is
     stopped on.
     """
-    _, grad, _, z = smooth.value_grad(theta)
+    grad, _, z = smooth.gradient(theta)
     pt = smooth.mask * theta
     r1 = grad + mu * pt
     r2 = 0.5 * (float(pt @ pt) - radius**2)

@@ -138,6 +138,11 @@ class _Objective(_Smooth):
         pt = self.mask * theta
         return value + 0.5 * self.mu * float(pt @ pt), grad + self.mu * pt, G, z
 
+    def gradient(self, theta):
+        """``∇F``, ``G`` and the scores, as :meth:`value_grad` (the penalty included)."""
+        _, grad, G, z = self.value_grad(theta)
+        return grad, G, z
+
     def hessian(self, z):
         H = super().hessian(z, gauge=False)
         H[np.diag_indices_from(H)] += self.mu * self.mask

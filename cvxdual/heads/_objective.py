@@ -126,10 +126,30 @@ class _Smooth:
         The last result is cached (solvers often evaluate the same point twice);
         callers must not modify the arrays returned.
         """
-        if self._last is not None and np.array_equal(theta, self._last[0]):
-            return self._last[1]
+        value, grad, G, z = self._evaluate(theta, need_value=True)
+        return value, grad, G, z
+
+    def gradient(self, theta):
+        """Return ``∇f`` (flat), ``G`` and ``z`` as :meth:`value_grad`, maybe without ``f``.
+
+        For the multinomial loss the value (a logarithm per row and two more
+        passes) is left out until :meth:`value_grad` asks for it at the same
+        point: the chord iterations only test gradients.
+        """
+        _, grad, G, z = self._evaluate(theta, need_value=False)
+        return grad, G, z
+
+    def _evaluate(self, theta, need_value):
+        last = self._last
+        if last is not None and np.array_equal(theta, last[0]):
+            result = last[1]
+            if result[0] is None and need_value:
+                result = (self._multinomial_value(result[3]), *result[1:])
+                self._last = (last[0], result)
+            return result
         self.n_eval += 1
         z = self.scores(theta)
+        value = None
         if self.multinomial:
             # The multinomial loss inline (as cvxdual.losses, fewer passes; row sums
             # as a product): the chord iterations spend most of their time here.
@@ -137,7 +157,8 @@ class _Smooth:
             G = z - top[:, None]
             np.exp(G, out=G)
             total = G @ np.ones(self.K)
-            value = float(self.w @ (np.log(total) + top)) - float(np.vdot(self._wy, z))
+            if need_value:
+                value = float(self.w @ (np.log(total) + top)) - float(np.vdot(self._wy, z))
             G *= (self.w / total)[:, None]
             G -= self._wy
         else:
@@ -148,6 +169,11 @@ class _Smooth:
         result = (value, grad, G, z)
         self._last = (np.array(theta, dtype=float, copy=True), result)
         return result
+
+    def _multinomial_value(self, z) -> float:
+        top = _row_max(z)
+        total = np.exp(z - top[:, None]) @ np.ones(self.K)
+        return float(self.w @ (np.log(total) + top)) - float(np.vdot(self._wy, z))
 
     def hessp(self, z, v) -> np.ndarray:
         """``∇²f v`` at the scores ``z`` on all rows, in float32 (two products with ``A``).
