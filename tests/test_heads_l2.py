@@ -180,3 +180,91 @@ def test_lbfgs_goes_on_to_the_certificate_when_the_polish_fails(monkeypatch, los
     assert _kkt_point(smooth, r, theta, sol.duals["norm"] / r)[-1] <= 1e-7
     exact = NormBoundedHead(loss, L2Ball(r), solver="CLARABEL").solve(Phi, y)
     assert_same(sol, exact, loss=loss)
+
+
+@pytest.mark.parametrize("loss", ["log_loss", "multinomial"])
+def test_sphere_is_given_up_early_when_the_bound_does_not_bind(loss):
+    # Not binding, the sphere's own minimiser has λ < 0 and is of no use: L-BFGS
+    # gives the sphere up after sphere_inward_iter such iterates (it used to
+    # converge there first: 10^5 x 50 logistic, 8 s against scikit-learn's 0.2).
+    base = replace(_HeadConfig(), newton_max_work=0, polish_max_work=0, chord_max_work=0)
+    Phi, y = problem(loss, n=400, d=6, seed=13)
+    r = 30.0 * radius_scale(loss, Phi, y, L2Ball)
+    solutions, evaluations = {}, {}
+    for stop in (5, 10**9):  # (10**9: the sphere run to its end, as before)
+        config = replace(base, sphere_inward_iter=stop)
+        head = NormBoundedHead(loss, L2Ball(r), _config=config)
+        smooth = _Smooth(get_loss(loss), Phi, get_loss(loss).encode_targets(y),
+                         np.full(len(y), 1 / len(y)), True)
+        theta = smooth.theta(np.zeros((Phi.shape[1], smooth.K)), np.zeros(smooth.K))
+        result = l2._solve_l2_sphere(smooth, r, theta, head.tol, config)
+        assert result is not None and result[1] == 0.0
+        evaluations[stop] = smooth.n_eval
+        solutions[stop] = head.solve(Phi, y)
+    assert evaluations[5] < evaluations[10**9]
+    exact = NormBoundedHead(loss, L2Ball(r), solver="CLARABEL").solve(Phi, y)
+    for sol in solutions.values():
+        assert sol.duals["norm"] == 0.0 and sol.method == "lbfgs-l2"
+        assert_same(sol, exact, loss=loss)
+
+
+@pytest.mark.parametrize("loss", ["log_loss", "multinomial"])
+def test_sphere_resumes_when_the_free_run_leaves_the_ball(monkeypatch, loss):
+    # A binding problem started on the sphere opposite its solution, where λ < 0:
+    # the sphere is given up at once (sphere_inward_iter = 1), the unpenalised run
+    # leaves the ball, and the sphere run resumes from its direction to the answer.
+    config = replace(_HeadConfig(), sphere_inward_iter=1)
+    Phi, y = problem(loss, n=300, d=5, seed=14)
+    r = 0.3 * radius_scale(loss, Phi, y, L2Ball)
+    exact = NormBoundedHead(loss, L2Ball(r)).solve(Phi, y)
+    smooth = _Smooth(get_loss(loss), Phi, get_loss(loss).encode_targets(y),
+                     np.full(len(y), 1 / len(y)), True)
+    opposite = smooth.theta(-exact.coef, exact.intercept)
+    runs = []
+    original = l2._lbfgs
+
+    def recording(fun, x0, tol, config, done=None):
+        x, n_iter = original(fun, x0, tol, config, done=done)
+        runs.append(x)
+        return x, n_iter
+
+    monkeypatch.setattr(l2, "_lbfgs", recording)
+    theta, lam, _ = l2._solve_l2_sphere(smooth, r, opposite, 1e-10, config)
+    assert len(runs) == 3  # sphere (given up), unpenalised (left the ball), sphere again
+    assert np.linalg.norm(smooth.mask * runs[1]) > r
+    assert lam == pytest.approx(exact.duals["norm"], rel=1e-5)
+    coef, _ = smooth.split(theta)  # (the multinomial intercepts are free up to a constant)
+    np.testing.assert_allclose(coef, exact.coef, rtol=1e-5, atol=1e-7)
+
+
+@pytest.mark.parametrize("loss", ["log_loss", "multinomial"])
+def test_cold_lbfgs_stops_early_for_chord_steps_whose_matrix_is_kept(monkeypatch, loss):
+    # Above polish_max_work but within chord_max_work, L-BFGS stops at
+    # kkt_lbfgs_rtol and chord steps from the Hessian at its point finish (they
+    # converge quadratically from there, L-BFGS linearly); the next warm start
+    # then reuses that matrix instead of assembling one.
+    import cvxdual.heads._chord as chord
+
+    config = replace(_HeadConfig(), newton_max_work=0, polish_max_work=0)
+    Phi, y = problem(loss, n=300, d=5, seed=15)
+    r = 0.4 * radius_scale(loss, Phi, y, L2Ball)
+    head = NormBoundedHead(loss, L2Ball(r), _config=config)
+    cold = head.solve(Phi, y)
+    assert cold.method == "lbfgs-chord-l2"
+    assert_same(cold, NormBoundedHead(loss, L2Ball(r), solver="CLARABEL").solve(Phi, y),
+                loss=loss)
+    smooth = _Smooth(get_loss(loss), Phi, get_loss(loss).encode_targets(y),
+                     np.full(len(y), 1 / len(y)), True)
+    theta = smooth.theta(cold.coef, cold.intercept)
+    assert _kkt_point(smooth, r, theta, cold.duals["norm"] / r)[-1] <= config.kkt_rtol
+    built = []
+    original = chord._ChordMatrix.__init__
+
+    def init(self, *args, **kwargs):
+        built.append(1)
+        original(self, *args, **kwargs)
+
+    monkeypatch.setattr(chord._ChordMatrix, "__init__", init)
+    moved = Phi + 1e-3 * np.random.default_rng(3).normal(size=Phi.shape)
+    warm = head.solve(moved, y, warm_start=cold)
+    assert warm.method == "chord-l2" and not built

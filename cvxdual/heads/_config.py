@@ -112,6 +112,10 @@ class _HeadConfig:
     # Correction pairs (scipy's default is 10; a pair costs only 2 (p1 K)
     # numbers).
     lbfgs_memory: int = 20
+    # L-BFGS on the sphere gives up the sphere after this many consecutive
+    # iterates with λ < 0 (the bound seems not to bind) and tries the
+    # unpenalised problem (see heads._l2._solve_l2_sphere).
+    sphere_inward_iter: int = 5
     # No relative-decrease test: L-BFGS stops on the gradient (gtol) or when
     # its line search stalls (scikit-learn's 64 eps left the KKT residual at
     # ~3e-7 on digits).
