@@ -236,35 +236,3 @@ def test_sphere_resumes_when_the_free_run_leaves_the_ball(monkeypatch, loss):
     coef, _ = smooth.split(theta)  # (the multinomial intercepts are free up to a constant)
     np.testing.assert_allclose(coef, exact.coef, rtol=1e-5, atol=1e-7)
 
-
-@pytest.mark.parametrize("loss", ["log_loss", "multinomial"])
-def test_cold_lbfgs_stops_early_for_chord_steps_whose_matrix_is_kept(monkeypatch, loss):
-    # Above polish_max_work but within chord_max_work, L-BFGS stops at
-    # kkt_lbfgs_rtol and chord steps from the Hessian at its point finish (they
-    # converge quadratically from there, L-BFGS linearly); the next warm start
-    # then reuses that matrix instead of assembling one.
-    import cvxdual.heads._chord as chord
-
-    config = replace(_HeadConfig(), newton_max_work=0, polish_max_work=0)
-    Phi, y = problem(loss, n=300, d=5, seed=15)
-    r = 0.4 * radius_scale(loss, Phi, y, L2Ball)
-    head = NormBoundedHead(loss, L2Ball(r), _config=config)
-    cold = head.solve(Phi, y)
-    assert cold.method == "lbfgs-chord-l2"
-    assert_same(cold, NormBoundedHead(loss, L2Ball(r), solver="CLARABEL").solve(Phi, y),
-                loss=loss)
-    smooth = _Smooth(get_loss(loss), Phi, get_loss(loss).encode_targets(y),
-                     np.full(len(y), 1 / len(y)), True)
-    theta = smooth.theta(cold.coef, cold.intercept)
-    assert _kkt_point(smooth, r, theta, cold.duals["norm"] / r)[-1] <= config.kkt_rtol
-    built = []
-    original = chord._ChordMatrix.__init__
-
-    def init(self, *args, **kwargs):
-        built.append(1)
-        original(self, *args, **kwargs)
-
-    monkeypatch.setattr(chord._ChordMatrix, "__init__", init)
-    moved = Phi + 1e-3 * np.random.default_rng(3).normal(size=Phi.shape)
-    warm = head.solve(moved, y, warm_start=cold)
-    assert warm.method == "chord-l2" and not built
