@@ -141,7 +141,7 @@ class TrainingResult:
 
 def _float_or_array(value):
     if isinstance(value, float):  # (most norm balls' dual: no array round trip)
-        return value
+        return float(value)
     value = np.asarray(value, dtype=float)
     return float(value) if value.ndim == 0 else value.copy()
 
