@@ -59,21 +59,26 @@ def fit_time(make, X, y):
     return time.perf_counter() - start, model
 
 
-def best_times(makers, X, y, repeats, contexts=None):
+def best_times(makers, X, y, repeats, contexts=None, rounds=None):
     """Best fit time and last model of each maker, the fits interleaved.
 
     One fit of each maker per round (ours, sklearn's, ours, ...), so that the
     load of this shared machine drifting during the run hits both sides alike;
-    ``contexts`` (one per maker, or None) wrap that maker's fits.
+    ``contexts`` (one per maker, or None) wrap that maker's fits. ``rounds``, a
+    list, receives each round's times (one per maker).
     """
     best = [np.inf] * len(makers)
     models = [None] * len(makers)
     contexts = contexts or [None] * len(makers)
     for _ in range(repeats):
+        times = []
         for i, make in enumerate(makers):
             with contexts[i] if contexts[i] is not None else contextlib.nullcontext():
                 seconds, models[i] = fit_time(make, X, y)
             best[i] = min(best[i], seconds)
+            times.append(seconds)
+        if rounds is not None:
+            rounds.append(times)
     return best, models
 
 
@@ -168,8 +173,12 @@ def split(X, y, stratify, test_size=0.3):
 def run(name, ours, theirs, data, repeats, threshold, metric):
     X_train, X_test, y_train, y_test = data
     profile = Profile()
+    rounds = []
     (t_ours, t_theirs), (model, reference) = best_times(
-        [ours, theirs], X_train, y_train, repeats, [profile, None])
+        [ours, theirs], X_train, y_train, repeats, [profile, None], rounds)
+    # (each round's two fits ran back to back: the median of their ratios is less
+    # moved by the machine's drift than the ratio of two minima taken apart)
+    paired = float(np.median([a / b for a, b in rounds]))
     total = profile.total / repeats
     profile.seconds = {k: v / repeats for k, v in profile.seconds.items()}
     profile.calls = {k: v // repeats for k, v in profile.calls.items()}
@@ -179,7 +188,8 @@ def run(name, ours, theirs, data, repeats, threshold, metric):
           f"difference {s_ours - s_theirs:+.4f} (target >= {-threshold:+.2f}: "
           f"{'PASS' if s_ours >= s_theirs - threshold else 'FAIL'})")  # fmt: skip
     print(f"  fit time (best of {repeats}): cvxdual {t_ours:.3f}s  sklearn {t_theirs:.3f}s  "
-          f"ratio {t_ours / t_theirs:.2f}x")  # fmt: skip
+          f"ratio {t_ours / t_theirs:.2f}x (median of the {repeats} paired rounds' "
+          f"ratios {paired:.2f}x)")  # fmt: skip
     print(f"  epochs: cvxdual {model.n_iter_}, sklearn {reference.n_iter_}")
     rest = total - sum(profile.seconds.values())
     parts = ", ".join(

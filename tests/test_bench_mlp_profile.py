@@ -52,3 +52,26 @@ def test_floor_variants_skip_what_they_say(monkeypatch):
         _fit()
     assert not calls
     assert training._project_layers.__name__ == "_project_layers"
+
+
+def test_best_times_interleaves_and_records_each_round():
+    bench = load_benchmark("bench_mlp")
+    order = []
+
+    def maker(label):
+        def make():
+            order.append(label)
+            return ConstrainedMLPClassifier((3,), max_iter=1, random_state=0)
+
+        return make
+
+    rng = np.random.default_rng(1)
+    X, y = rng.normal(size=(30, 2)), np.arange(30) % 2
+    rounds = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        best, models = bench.best_times([maker("a"), maker("b")], X, y, 3, rounds=rounds)
+    assert order == ["a", "b"] * 3  # one fit of each per round, alternating
+    assert len(rounds) == 3 and all(len(r) == 2 for r in rounds)
+    assert best == [min(r[0] for r in rounds), min(r[1] for r in rounds)]
+    assert all(m.n_iter_ == 1 for m in models)
