@@ -236,3 +236,49 @@ def test_sphere_resumes_when_the_free_run_leaves_the_ball(monkeypatch, loss):
     coef, _ = smooth.split(theta)  # (the multinomial intercepts are free up to a constant)
     np.testing.assert_allclose(coef, exact.coef, rtol=1e-5, atol=1e-7)
 
+
+
+def test_unpenalised_run_starts_from_a_warm_start_inside_the_ball():
+    # Not binding, the unpenalised L-BFGS run starts from the warm start (inside the
+    # ball) rather than from the sphere: a solve warm-started at the answer of a
+    # nearby problem needs far fewer iterations than a cold one, to the same answer.
+    config = replace(_HeadConfig(), newton_max_work=0, polish_max_work=0, chord_max_work=0)
+    Phi, y = problem("log_loss", n=400, d=6, seed=16)
+    r = 30.0 * radius_scale("log_loss", Phi, y, L2Ball)
+    head = NormBoundedHead("log_loss", L2Ball(r), _config=config)
+    previous = head.solve(Phi, y)
+    moved = Phi + 1e-4 * np.random.default_rng(4).normal(size=Phi.shape)
+    cold = head.solve(moved, y)
+    warm = head.solve(moved, y, warm_start=previous)
+    assert previous.duals["norm"] == cold.duals["norm"] == warm.duals["norm"] == 0.0
+    assert warm.n_iter < cold.n_iter / 2
+    np.testing.assert_allclose(warm.coef, cold.coef, rtol=1e-5, atol=1e-8)
+
+
+def test_warm_start_that_did_not_bind_on_a_problem_that_binds(monkeypatch):
+    # free_first: the unpenalised run goes first from the warm start (λ = 0, inside
+    # the ball); here the new problem binds, that run leaves the ball, and the
+    # sphere run takes over: the answer is the binding one all the same.
+    config = replace(_HeadConfig(), newton_max_work=0, polish_max_work=0, chord_max_work=0)
+    Phi, y = problem("log_loss", n=400, d=6, seed=17)
+    previous = NormBoundedHead("log_loss", _config=config).solve(Phi, y)  # no bound
+    r = 2.0 * np.linalg.norm(previous.coef)
+    head = NormBoundedHead("log_loss", L2Ball(r), _config=config)
+    first = head.solve(Phi, y, warm_start=previous)
+    assert first.duals["norm"] == 0.0
+    shrunk = Phi / 10.0  # the unbounded optimum grows tenfold: the bound binds
+    runs = []
+    original = l2._lbfgs
+
+    def recording(fun, x0, tol, config, done=None):
+        runs.append(fun.__name__)
+        return original(fun, x0, tol, config, done=done)
+
+    monkeypatch.setattr(l2, "_lbfgs", recording)
+    warm = head.solve(shrunk, y, warm_start=first)
+    assert runs == ["free", "fun"]  # unpenalised first, then the sphere
+    cold = head.solve(shrunk, y)
+    exact = NormBoundedHead("log_loss", L2Ball(r), solver="CLARABEL").solve(shrunk, y)
+    assert warm.duals["norm"] > 0
+    for sol in (warm, cold):
+        assert_same(sol, exact, loss="log_loss")

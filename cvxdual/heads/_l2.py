@@ -107,22 +107,27 @@ def _solve_l2_ball(smooth: _Smooth, radius, start: _Start, tol, max_iter, config
                     chord[0], chord[1], free[2] + chord[2], method="chord-l2", chord=chord[3]
                 )
     if work > config.newton_max_work:
-        result = _solve_large_l2(smooth, radius, theta, tol, max_iter, chord_ok, config)
+        result = _solve_large_l2(smooth, radius, theta, tol, max_iter, chord_ok, config,
+                                 free_first=start.lam == 0.0)
         if result is not None:
             return result
     result = _solve_l2(smooth, radius, theta, mu0, tol, max_iter, config)
     return None if result is None else _FastResult(*result, method="newton-l2")
 
 
-def _solve_large_l2(smooth: _Smooth, radius, theta, tol, max_iter, chord_ok, config):
-    """L-BFGS on the sphere, then a Newton polish or chord steps; a result or None."""
+def _solve_large_l2(smooth: _Smooth, radius, theta, tol, max_iter, chord_ok, config,
+                    free_first=False):
+    """L-BFGS on the sphere, then a Newton polish or chord steps; a result or None.
+
+    ``free_first``: the warm start did not bind (see :func:`_solve_l2_sphere`).
+    """
     work = smooth.n * (smooth.p1 * smooth.K) ** 2
     polish = work <= config.polish_max_work
     # (a Newton polish converges quadratically from kkt_lbfgs_rtol: L-BFGS stops there.
     # Chord steps would too, but their Hessian costs more than L-BFGS's last
     # decades: 1,797 x 65 x 10 digits head, 77 ms against 60.)
     goal = config.kkt_lbfgs_rtol if polish else config.kkt_rtol
-    result = _solve_l2_sphere(smooth, radius, theta, tol, config, goal)
+    result = _solve_l2_sphere(smooth, radius, theta, tol, config, goal, free_first)
     if result is None:
         return None
     theta, lam, it = result
@@ -298,7 +303,8 @@ def _lbfgs(fun, x0, tol, config: _HeadConfig, done=None):
     return result.x, int(result.nit)
 
 
-def _solve_l2_sphere(smooth: _Smooth, radius, theta, tol, config: _HeadConfig, goal=None):
+def _solve_l2_sphere(smooth: _Smooth, radius, theta, tol, config: _HeadConfig, goal=None,
+                     free_first=False):
     """Solve the L2-ball problem on its boundary by L-BFGS; return ``(θ, λ, n_iter)`` or None.
 
     ``W = r V / ‖V‖`` turns the binding problem into an unconstrained smooth one
@@ -319,10 +325,12 @@ def _solve_l2_sphere(smooth: _Smooth, radius, theta, tol, config: _HeadConfig, g
     no use, and converging to it cost hundreds of gradients (10^5 × 50
     logistic: 8 s where scikit-learn takes 0.2). So the sphere run also stops
     once ``λ`` has been negative for ``sphere_inward_iter`` consecutive
-    iterations, and the unpenalised problem is tried from there: answered
-    only inside the ball and stationary; if its iterates leave the ball
-    (beyond twice the radius) or it ends outside, the sphere run resumes
-    from its direction, this time without that stop.
+    iterations, and the unpenalised problem is tried from the start ``θ``
+    (from the sphere if ``θ`` lies outside the ball): answered only inside
+    the ball and stationary; if its iterates leave the ball (beyond twice the
+    radius) or it ends outside, the sphere run resumes from their direction,
+    this time without that stop. ``free_first`` (a warm start that did not
+    bind, inside the ball): the unpenalised problem is tried first.
     """
     goal = config.kkt_rtol if goal is None else goal
     mask = smooth.mask.astype(bool)
@@ -382,11 +390,18 @@ def _solve_l2_sphere(smooth: _Smooth, radius, theta, tol, config: _HeadConfig, g
         val, grad, _, _ = smooth.value_grad(t)
         return val, grad.copy()
 
-    x, n_iter = sphere(theta, inward_stop=True)
+    inside = _frobenius(origin[mask]) <= radius
+    if free_first and inside:
+        x, n_iter = None, 0
+    else:
+        x, n_iter = sphere(theta, inward_stop=True)
     for resumed in (False, True):
-        theta, lam, scale, residual = kkt(x)
-        if lam > 0:
-            return (theta, lam, n_iter) if residual <= config.kkt_lbfgs_rtol else None
+        if x is None:  # (free first: the sphere point only gives the gradient's scale)
+            scale = kkt(theta)[2]
+        else:
+            theta, lam, scale, residual = kkt(x)
+            if lam > 0:
+                return (theta, lam, n_iter) if residual <= config.kkt_lbfgs_rtol else None
 
         # The bound does not seem to bind: minimise f itself, from the start if
         # it lies in the ball (else from the sphere), until stationary or well
@@ -395,17 +410,17 @@ def _solve_l2_sphere(smooth: _Smooth, radius, theta, tol, config: _HeadConfig, g
             return (float(np.max(np.abs(smooth.value_grad(t)[1]))) <= goal * scale
                     or _frobenius(t[mask]) > 2.0 * radius)
 
-        start = origin if not resumed and _frobenius(origin[mask]) <= radius else theta
+        start = origin if not resumed and inside else theta
         x, it = _lbfgs(free, start, gtol, config, done=free_done)
         n_iter += it
         _, grad, _, _ = smooth.value_grad(x)
-        inside = _frobenius(x[mask]) <= radius
-        if inside and np.max(np.abs(grad)) <= config.kkt_lbfgs_rtol * scale:
+        ended_inside = _frobenius(x[mask]) <= radius
+        if ended_inside and np.max(np.abs(grad)) <= config.kkt_lbfgs_rtol * scale:
             return x, 0.0, n_iter
         if resumed or not np.any(x[mask]):
             return None
         # It binds after all (or the free run stalled inside): back to the
         # sphere, from the free run's direction if it left the ball, to the end.
-        x, more = sphere(theta if inside else on_sphere(x), inward_stop=False)
+        x, more = sphere(theta if ended_inside else on_sphere(x), inward_stop=False)
         n_iter += more
     return None
