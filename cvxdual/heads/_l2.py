@@ -48,6 +48,9 @@ from ._newton import _factor, _newton
 from ._objective import _Smooth
 from ._solution import _FastResult, _Start
 
+# L-BFGS on the unpenalised problem, tried when the bound seems not to bind, gives
+# up once ‖W‖ exceeds this multiple of the radius (see _solve_l2_sphere).
+_FREE_EXIT = 2.0
 
 def _solve_unconstrained(smooth: _Smooth, radius, start: _Start, tol, max_iter, config):
     """Minimise ``f`` by Newton's method (``radius`` is None: no constraint).
@@ -408,7 +411,7 @@ def _solve_l2_sphere(smooth: _Smooth, radius, theta, tol, config: _HeadConfig, g
         # outside the ball.
         def free_done(t, scale=scale):
             return (float(np.max(np.abs(smooth.value_grad(t)[1]))) <= goal * scale
-                    or _frobenius(t[mask]) > 2.0 * radius)
+                    or _frobenius(t[mask]) > _FREE_EXIT * radius)
 
         start = origin if not resumed and inside else theta
         x, it = _lbfgs(free, start, gtol, config, done=free_done)
