@@ -245,7 +245,10 @@ class NormBoundedLinearClassifier(ScoresClassifierMixin, _NormBoundedLinearModel
     Parameters
     ----------
     radius : float, default=1.0
-        The bound ``r > 0`` on the norm of the coefficients.
+        The bound ``r > 0`` on the norm of the coefficients. On separable
+        classes with the log-loss the bound always binds, and a very large one
+        (the scores then reach the hundreds) leaves a nearly flat problem whose
+        exact solve is slow: prefer radii at the scale the data need.
     norm : {"l2", "l1", "linf"}, default="l2"
         The norm, over all entries of the coefficient matrix (Frobenius for "l2").
     loss : {"log_loss", "hinge", "squared_hinge"}, default="log_loss"
