@@ -282,3 +282,26 @@ def test_warm_start_that_did_not_bind_on_a_problem_that_binds(monkeypatch):
     assert warm.duals["norm"] > 0
     for sol in (warm, cold):
         assert_same(sol, exact, loss="log_loss")
+
+
+@pytest.mark.parametrize("loss", ["log_loss", "multinomial"])
+def test_chord_steps_finish_where_lbfgs_fails(loss):
+    # L-BFGS cut short far from the certificate (as on nearly flat problems, where
+    # it fails): with chord steps allowed they finish from its end point; without,
+    # the μ root-find by Newton takes over. The same answer either way.
+    Phi, y = problem(loss, n=300, d=5, seed=18)
+    r = 0.4 * radius_scale(loss, Phi, y, L2Ball)
+    short = replace(_HeadConfig(), newton_max_work=0, polish_max_work=0, lbfgs_max_iter=3)
+    finished = NormBoundedHead(loss, L2Ball(r), _config=short).solve(Phi, y)
+    assert finished.method == "lbfgs-chord-l2"
+    fallback = NormBoundedHead(
+        loss, L2Ball(r), _config=replace(short, chord_max_work=0)
+    ).solve(Phi, y)
+    assert fallback.method == "newton-l2"
+    exact = NormBoundedHead(loss, L2Ball(r), solver="CLARABEL").solve(Phi, y)
+    for sol in (finished, fallback):
+        assert_same(sol, exact, loss=loss)
+    smooth = _Smooth(get_loss(loss), Phi, get_loss(loss).encode_targets(y),
+                     np.full(len(y), 1 / len(y)), True)
+    theta = smooth.theta(finished.coef, finished.intercept)
+    assert _kkt_point(smooth, r, theta, finished.duals["norm"] / r)[-1] <= 1e-7
