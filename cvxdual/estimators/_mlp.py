@@ -364,7 +364,7 @@ class ConstrainedMLPClassifier(ScoresClassifierMixin, _BaseConstrainedMLP):
         has no minimiser when the classes are separable). Hidden features
         usually separate the training classes, so the bound binds; a very
         large one (hundreds) leaves nearly flat head problems whose exact
-        solves are slow (digits, epoch 0: 0.1 s at 5, 7.5 s at 200).
+        solves are slower (digits, epoch 0: 0.1 s at 5, 1 s at 200).
     head_loss : {{"log_loss", "squared_hinge"}}, default="log_loss"
         Head loss: logistic (binary) or multinomial (multiclass) log-loss, or
         the squared hinge (binary targets only). The plain hinge is not offered:
