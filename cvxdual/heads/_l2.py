@@ -52,6 +52,7 @@ from ._solution import _FastResult, _Start
 # up once ‖W‖ exceeds this multiple of the radius (see _solve_l2_sphere).
 _FREE_EXIT = 2.0
 
+
 def _solve_unconstrained(smooth: _Smooth, radius, start: _Start, tol, max_iter, config):
     """Minimise ``f`` by Newton's method (``radius`` is None: no constraint).
 
@@ -132,8 +133,8 @@ def _solve_large_l2(smooth: _Smooth, radius, theta, tol, max_iter, chord_ok, con
     goal = config.kkt_lbfgs_rtol if polish else config.kkt_rtol
     # With chord steps to finish, any binding end point of L-BFGS is taken: where
     # L-BFGS fails (nearly flat problems: the digits head at r = 200 stopped after
-    # 1,010 iterations), chord steps from its point still converge (6.7 s of Newton
-    # root-finding in μ -> 0.9 s).
+    # 1,010 iterations), chord steps from its point still converge (7.9 s with the
+    # Newton root-find in μ that took over -> 1.0 s).
     finish = chord_ok and not polish
     accept = np.inf if finish else None
     result = _solve_l2_sphere(smooth, radius, theta, tol, config, goal, free_first, accept)

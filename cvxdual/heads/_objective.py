@@ -143,8 +143,9 @@ class _Smooth:
         last = self._last
         if last is not None and np.array_equal(theta, last[0]):
             result = last[1]
-            if result[0] is None and need_value:
-                result = (self._multinomial_value(result[3]), *result[1:])
+            if result[0] is None and need_value:  # (the loss's own value at the cached z)
+                value = float(self.w @ self.loss.per_sample(result[3], self.Y))
+                result = (value, *result[1:])
                 self._last = (last[0], result)
             return result
         self.n_eval += 1
@@ -169,11 +170,6 @@ class _Smooth:
         result = (value, grad, G, z)
         self._last = (np.array(theta, dtype=float, copy=True), result)
         return result
-
-    def _multinomial_value(self, z) -> float:
-        top = _row_max(z)
-        total = np.exp(z - top[:, None]) @ np.ones(self.K)
-        return float(self.w @ (np.log(total) + top)) - float(np.vdot(self._wy, z))
 
     def hessp(self, z, v) -> np.ndarray:
         """``∇²f v`` at the scores ``z`` on all rows, in float32 (two products with ``A``).
