@@ -120,3 +120,76 @@ def test_chord_puts_a_stationary_point_off_the_sphere_onto_it(loss):
     # With a looser tol the point is answered as it is.
     kept, _, _, _ = _solve_l2_chord(smooth, r, off, mu, factor, 1e-6, _HeadConfig())
     np.testing.assert_array_equal(kept, off)
+
+
+def _dense_bfgs(B, s, y):
+    rho = 1.0 / (s @ y)
+    V = np.eye(len(s)) - rho * np.outer(s, y)
+    return V @ B @ V.T + rho * np.outer(s, s)
+
+
+@pytest.mark.parametrize("n_updates", [3, 40])  # (40: past two folds into the dense matrix)
+def test_chord_matrix_updates_kept_aside_are_bfgs(n_updates):
+    # The updates kept aside, and folded into the float32 matrix by syr2k, give the
+    # products of the dense BFGS formula; copies and the original do not interact.
+    Phi, y = problem("multinomial", n=50, d=3, seed=35)
+    loss = get_loss("multinomial")
+    smooth = _Smooth(loss, Phi, loss.encode_targets(y), np.full(len(y), 1 / len(y)), True)
+    theta = np.random.default_rng(0).normal(size=smooth.p1 * smooth.K) * 0.1
+    factor = _ChordMatrix(smooth, smooth.scores(theta), 0.5)
+    N = len(theta)
+    upper = np.triu(factor.inverse.T.astype(float))
+    B = upper + np.triu(upper, 1).T
+    R = np.random.default_rng(1).normal(size=(N, 2))
+    original = factor.products(R)
+    copy = factor.copy()
+    rng = np.random.default_rng(2)
+    # pairs from a fixed positive definite H near B⁻¹ (B then tends to H⁻¹)
+    E = rng.normal(size=(N, N)) / N
+    H = np.linalg.inv(B + 1e-6 * np.eye(N)) + E @ E.T
+    for _ in range(n_updates):
+        s = rng.normal(size=N)
+        y = H @ s
+        B_y = copy.products(y[:, None])[:, 0]
+        np.testing.assert_allclose(B_y, B @ y, rtol=1e-4, atol=1e-5 * np.abs(B @ y).max())
+        assert copy.update(s, y, By=B_y if rng.random() < 0.5 else None)
+        B = _dense_bfgs(B, s, y)
+    assert copy._k == n_updates % 16 or (n_updates > 16 and copy._k <= 16)
+    scale = np.abs(B @ R).max()
+    np.testing.assert_allclose(copy.products(R), B @ R, atol=1e-4 * scale)
+    # The original's products (and its dense matrix) are unchanged.
+    np.testing.assert_array_equal(factor.products(R), original)
+    # A rejected pair (sᵀy <= 0) changes nothing.
+    before = copy.products(R)
+    assert not copy.update(R[:, 0], -R[:, 0])
+    np.testing.assert_array_equal(copy.products(R), before)
+
+
+def test_chord_matrix_newest_term_is_the_last_update():
+    Phi, y = problem("log_loss", n=40, d=4, seed=36)
+    loss = get_loss("log_loss")
+    smooth = _Smooth(loss, Phi, loss.encode_targets(y), np.full(len(y), 1 / len(y)), True)
+    factor = _ChordMatrix(smooth, smooth.scores(np.zeros(smooth.p1)), 0.3)
+    R = np.random.default_rng(3).normal(size=(smooth.p1, 2))
+    before = factor.products(R)
+    s, y = R[:, 0], R[:, 0] + 0.1 * R[:, 1]
+    assert factor.update(s, y)
+    np.testing.assert_allclose(before + factor.newest_term(R), factor.products(R), rtol=1e-12)
+
+
+def test_chord_matrix_pickled_without_pending_updates_still_works():
+    import pickle
+
+    Phi, y = problem("multinomial", n=40, d=3, seed=37)
+    loss = get_loss("multinomial")
+    smooth = _Smooth(loss, Phi, loss.encode_targets(y), np.full(len(y), 1 / len(y)), True)
+    factor = _ChordMatrix(smooth, smooth.scores(np.zeros(smooth.p1 * smooth.K)), 0.3)
+    R = np.random.default_rng(4).normal(size=(smooth.p1 * smooth.K, 1))
+    state = dict(factor.__dict__)
+    for name in ("_terms", "_k", "_owned"):
+        del state[name]  # (as pickled before updates were kept aside)
+    old = object.__new__(_ChordMatrix)
+    old.__setstate__(state)
+    np.testing.assert_array_equal(old.solve(R), factor.solve(R))
+    again = pickle.loads(pickle.dumps(factor))
+    np.testing.assert_array_equal(again.solve(R), factor.solve(R))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import cvxpy as cp
 import numpy as np
 import pytest
+from scipy.special import logsumexp
 
 from cvxdual.losses import LOSSES, get_loss
 
@@ -126,6 +127,12 @@ def test_numerically_stable_at_large_scores():
     Y = multinomial.encode_targets(np.array([2]))
     assert multinomial.per_sample(Z, Y)[0] == pytest.approx(2000.0)
     assert np.all(np.isfinite(multinomial.gradient(Z, Y)))
+    # Scores of +inf: as SciPy's logsumexp.
+    Y = multinomial.encode_targets(np.array([0, 1]))
+    Z = np.array([[0.0, np.inf], [0.0, 1.0]])
+    with np.errstate(invalid="ignore"):
+        ref = logsumexp(Z, axis=1) - np.sum(Y * Z, axis=1)
+        np.testing.assert_array_equal(multinomial.per_sample(Z, Y), ref)
 
 
 def test_target_encodings():

@@ -36,6 +36,13 @@ class _ChordMatrix:
     step updates it (BFGS, a rank-2 change) with the observed change of the
     Lagrangian gradient, so it follows the Hessian as the features drift from
     solve to solve and needs fewer full refreshes.
+
+    The updates are kept aside as pairs of vectors (``B_k = B_0 + Σ u_j s_jᵀ
+    + s_j u_jᵀ``), applied to each product in float64 at ``O(k)`` vector cost
+    and folded into the stored matrix by one rank-``2k`` BLAS update
+    (``syr2k``) once :data:`_MAX_PENDING` have gathered: a chord step then
+    reads the dense matrix once per product instead of also rewriting it, and
+    a copy shares the dense matrix until one of them folds its updates in.
     """
 
     def __init__(self, smooth: _Smooth, z, mu, rows=None):
@@ -72,58 +79,120 @@ class _ChordMatrix:
         self.inverse = np.ascontiguousarray(inverse)
         self.centre = smooth.multinomial
         self.shape = (smooth.K, smooth.p1)
+        self._clear()
+        self._owned = True  # whether ``inverse`` may be written in place
+
+    def __setstate__(self, state):
+        # (matrices pickled before the updates were kept aside: none pending)
+        self.__dict__.update(state)
+        if "_terms" not in state:
+            self._clear()
+            self._owned = True
+
+    def _clear(self):
+        # pending updates: rows 2j and 2j + 1 hold u_j and s_j, the first 2 k in use
+        self._terms = np.empty((2 * _MAX_PENDING, self.inverse.shape[0]))
+        self._k = 0
 
     def copy(self) -> _ChordMatrix:
+        """An independent copy (the dense matrix is shared until either writes it)."""
         new = object.__new__(_ChordMatrix)
         new.__dict__.update(self.__dict__)
-        new.inverse = self.inverse.copy()
+        new._terms = self._terms.copy()
+        self._owned = new._owned = False
         return new
 
-    def update(self, s, y):
-        """BFGS update of the inverse with the step ``s`` and gradient change ``y``."""
+    def update(self, s, y, By=None) -> bool:
+        """BFGS update of the inverse with the step ``s`` and gradient change ``y``.
+
+        ``By``, the current matrix's product with ``y`` if the caller has it
+        (see :meth:`products`), saves one product. Returns whether the pair was
+        used (not when ``sᵀy`` is not positive: the update would lose definiteness).
+        """
         sy = float(s @ y)
         if not sy > 1e-12 * float(np.sqrt(float(s @ s) * float(y @ y))):
-            return
-        B = self.inverse
-        dt = B.dtype
-        syr2, symv = _blas(dt)
-        By = symv(1.0, B.T, y.astype(dt), lower=0)
+            return False
+        if By is None:
+            By = self.products(y[:, None])[:, 0]
         yBy = float(y @ By)
         rho = 1.0 / sy
         # B+ = B - ρ (s Byᵀ + By sᵀ) + (ρ² yBy + ρ) s sᵀ = B + u sᵀ + s uᵀ with
-        # u = (ρ² yBy + ρ)/2 s - ρ By: a symmetric rank-2 update of one triangle, in
-        # place (B.T is the Fortran-ordered view of the C array).
-        s_ = s.astype(dt)
-        u = (0.5 * (rho * rho * yBy + rho)) * s_
+        # u = (ρ² yBy + ρ)/2 s - ρ By: a symmetric rank-2 term.
+        if self._k == _MAX_PENDING:
+            self._fold()
+        u, s_ = self._terms[2 * self._k], self._terms[2 * self._k + 1]
+        np.multiply(0.5 * (rho * rho * yBy + rho), s, out=u)
         u -= rho * By
-        syr2(1.0, u, s_, a=B.T, overwrite_a=True, lower=0)
+        s_[:] = s
+        self._k += 1
+        return True
 
-    def solve(self, R):
-        """Return ``(H + μP)⁻¹ R`` for the columns of ``R``.
+    def newest_term(self, R):
+        """The last update's term applied to the columns of ``R``: ``(u sᵀ + s uᵀ) R``."""
+        pair = self._terms[2 * self._k - 2 : 2 * self._k]
+        return pair.T @ (pair @ R)[::-1]
+
+    def products(self, R):
+        """Return ``B R`` for the columns of ``R`` (without the gauge centring of :meth:`solve`).
 
         (From the upper triangle of ``inverse.T``, the one the updates maintain: the
         other one is not kept.)
         """
         B = self.inverse
-        symv = _blas(B.dtype)[1]
+        symv = _blas(B.dtype)[0]
         m = R.shape[1]
         X = np.empty((m, R.shape[0]))
         for j in range(m):
             X[j] = symv(1.0, B.T, R[:, j].astype(B.dtype), lower=0)
-        if self.centre:
-            # Keep the multinomial gauge: rounding in single precision would
-            # otherwise add a common row to every class, which changes ‖W‖ but
-            # not the loss, and the iteration would stall.
-            blocks = X.reshape(m, *self.shape)
-            blocks -= np.add.reduce(blocks, axis=1, keepdims=True) / self.shape[0]
-        return X.T
+        X = X.T
+        if self._k:
+            # Σ u_j (s_jᵀ R) + s_j (u_jᵀ R): the rows' products, swapped in pairs
+            T = self._terms[: 2 * self._k]
+            X += T.T @ (T @ R).reshape(self._k, 2, m)[:, ::-1].reshape(-1, m)
+        return X
+
+    def solve(self, R):
+        """Return ``(H + μP)⁻¹ R`` for the columns of ``R`` (the chord matrix's product)."""
+        return self.centred(self.products(R))
+
+    def centred(self, X):
+        """The columns of ``X`` with the multinomial gauge removed.
+
+        Rounding in single precision would otherwise add a common row to every
+        class, which changes ‖W‖ but not the loss, and the iteration would stall.
+        """
+        if not self.centre:
+            return X
+        blocks = X.T.reshape(X.shape[1], *self.shape)
+        blocks = blocks - np.add.reduce(blocks, axis=1, keepdims=True) / self.shape[0]
+        return blocks.reshape(X.shape[1], -1).T
+
+    def _fold(self):
+        """Add the pending updates to the stored matrix (one ``syr2k``, in place if owned)."""
+        if not self._k:
+            return
+        B = self.inverse if self._owned else self.inverse.copy()
+        dt = B.dtype
+        syr2k = _blas(dt)[1]
+        T = self._terms[: 2 * self._k]
+        # B.T is the Fortran-ordered view of the C array: syr2k writes its upper triangle
+        out = syr2k(1.0, T[0::2].T.astype(dt), T[1::2].T.astype(dt), beta=1.0, c=B.T,
+                    lower=0, overwrite_c=True)
+        self.inverse = B if np.shares_memory(out, B) else np.ascontiguousarray(out.T)
+        self._owned = True
+        self._k = 0
+
+
+# Updates a chord matrix keeps aside before folding them into its dense matrix: their
+# products cost O(k) vector operations each, the fold about one pass over the matrix.
+_MAX_PENDING = 16
 
 
 @functools.lru_cache(maxsize=4)
 def _blas(dtype):
-    """BLAS ``syr2`` and ``symv`` of a precision (looked up once)."""
+    """BLAS ``symv`` and ``syr2k`` of a precision (looked up once)."""
     probe = np.zeros((1, 1), dtype=dtype)
-    return scipy.linalg.blas.get_blas_funcs(("syr2", "symv"), (probe,))
+    return scipy.linalg.blas.get_blas_funcs(("symv", "syr2k"), (probe,))
 
 
 def _chord_rows(smooth: _Smooth, config: _HeadConfig) -> int | None:
@@ -216,19 +285,23 @@ def _solve_l2_chord(smooth: _Smooth, radius, theta, mu, factor, tol, config: _He
     """
     mask = smooth.mask
     previous, since, refreshes = np.inf, 0, 0
-    last = None  # (θ, ∇f) of the previous iterate, for the BFGS update
-    own = False  # whether ``factor`` may be updated in place
+    last = None  # (θ, ∇f, Pθ, μ) of the previous iterate, for the BFGS update
+    known = None  # the chord matrix's products with the previous iterate's [r1, Pθ]
+    if factor is not None:
+        factor = factor.copy()  # (updated in place below; the caller's is not changed)
     for it in range(config.chord_max_iter + 1):
         grad, z, pt, r1, r2, residual = _kkt_point(smooth, radius, theta, mu)
+        pair = None  # (step, change of the Lagrangian's gradient) since the last iterate
         if last is not None:
-            if not own:
-                factor = factor.copy()
-                own = True
-            factor.update(theta - last[0], grad - last[1] + mu * (pt - mask * last[0]))
-        last = (theta, grad)
+            pair = (theta - last[0], grad - last[1] + mu * (pt - last[2]))
+            last_mu = last[3]
+        last = (theta, grad, pt, mu)
         if not np.isfinite(residual):
             return None
         if residual <= config.kkt_chord_rtol:
+            if pair is not None:  # (the last step's curvature, for the next solve)
+                factor.update(*pair)
+                pair = None
             if mu <= 0:
                 return None
             norm = float(np.sqrt(pt @ pt))
@@ -239,8 +312,8 @@ def _solve_l2_chord(smooth: _Smooth, radius, theta, mu, factor, tol, config: _He
             # residual there still passes, else the iteration goes on from it.
             theta = theta.copy()
             theta[mask == 1] *= radius / norm
-            last = None
             grad, z, pt, r1, r2, residual = _kkt_point(smooth, radius, theta, mu)
+            last = (theta, grad, pt, mu)
             if residual <= config.kkt_chord_rtol:
                 return theta, mu * float(np.sqrt(pt @ pt)), it, factor
         if it == config.chord_max_iter:
@@ -250,12 +323,14 @@ def _solve_l2_chord(smooth: _Smooth, radius, theta, mu, factor, tol, config: _He
             factor = _fresh_matrix(smooth, z, mu, refreshes, config) if mu > 0 else None
             if factor is None:
                 return None
-            own = True
+            pair = known = None  # (a new matrix: the old one's update would be lost)
             refreshes += 1
             since = 0
         since += 1
         previous = residual
         if getattr(factor, "sketched", False):  # (matrices pickled before sketches: full)
+            if pair is not None:
+                factor.update(*pair)
             # A sketched matrix: Newton-CG on the KKT system instead (exact products
             # with H + μP, the chord matrix as preconditioner), as in _solve_free_chord.
             def product(V, z=z, mu=mu):
@@ -276,13 +351,39 @@ def _solve_l2_chord(smooth: _Smooth, radius, theta, mu, factor, tol, config: _He
                 since = config.chord_refresh_gap  # refresh at the next step
                 previous = 0.0
         else:
-            ac = factor.solve(np.column_stack([r1, pt]))
+            d_mu = None if pair is None else mu - last_mu
+            known = _chord_products(factor, r1, pt, pair, known, d_mu)
+            ac = factor.centred(known)
             a, c = ac[:, 0], ac[:, 1]
         step = _kkt_step(theta, mu, pt, r2, a, c)
         if step is None:
             return None
         theta, mu = step
     return None
+
+
+def _chord_products(factor: _ChordMatrix, r1, pt, pair, known, d_mu):
+    """The chord step's products ``M [r1, Pθ]``, after the BFGS update with ``pair``.
+
+    ``known`` holds the previous iterate's products ``M [r1', Pθ']`` with the
+    current matrix ``M`` and ``d_mu`` the change of ``μ`` since: then ``M y``
+    (``y = r1 − r1' − δμ Pθ'``, the change of ``∇f + μPθ`` at the current
+    ``μ``) follows from this iterate's products, and the update costs no
+    product of its own; the updated matrix's products are the old ones plus
+    the rank-2 term's. (``M r1`` itself is a product, not a sum of products
+    with ``∇f`` and ``Pθ``: near the answer those nearly cancel, and in single
+    precision the step would stall at a residual of about 1e-7.) ``factor``
+    is updated in place.
+    """
+    R = np.column_stack([r1, pt])
+    products = factor.products(R)
+    if pair is not None:
+        By = None
+        if known is not None:
+            By = products[:, 0] - known[:, 0] - d_mu * known[:, 1]
+        if factor.update(*pair, By):
+            products += factor.newest_term(R)
+    return products
 
 
 def _solve_free_chord(
