@@ -146,18 +146,20 @@ _GRAM_SAFE = (1e-70, 1e70)
 _GRAM_MIN_RATIO = 1e-3
 
 
-def _spectral_clip(V: np.ndarray, r: float):
+def _spectral_clip(V: np.ndarray, r: float, certify: bool = True):
     """Projection of ``V`` onto ``{W : σ_max(W) <= r}`` and its dual ``Σ (σ_i − r)_+``.
 
     Singular values above ``r`` are clipped to ``r``; the dual (the nuclear norm
-    of the residual) is returned as ``{"norm": float}``.
+    of the residual) is returned as ``{"norm": float}``. ``certify=False``
+    skips the Cholesky test for a matrix inside the ball (for a ``V`` expected
+    outside, e.g. a step from a point on the sphere: the test would fail).
     """
     scale = float(np.max(np.abs(V)))
     if scale == 0.0 or r >= np.sqrt(V.size) * scale:
         # ‖V‖₂ <= ‖V‖_F <= sqrt(mn) max|V| <= r: inside.
         return V, {"norm": 0.0}
     if _GRAM_SAFE[0] < scale < _GRAM_SAFE[1] and r >= _GRAM_MIN_RATIO * scale:
-        found = _gram_eigenpairs(V, r)
+        found = _gram_eigenpairs(V, r, certify)
         if found is not None and found[0].size == 0:
             return V, {"norm": 0.0}
         if found is not None and r * r >= _GRAM_MIN_RATIO**2 * found[0][-1]:
@@ -201,7 +203,7 @@ def _below_certified(gram: np.ndarray, threshold: float) -> bool:
     return info == 0 and bool(np.all(np.isfinite(np.diagonal(factor))))
 
 
-def _gram_eigenpairs(V: np.ndarray, r: float):
+def _gram_eigenpairs(V: np.ndarray, r: float, certify: bool = True):
     """Eigenpairs of the smaller Gram matrix with eigenvalue above r², or None.
 
     An eigendecomposition of the Gram matrix instead of an SVD: about 3x
@@ -210,17 +212,18 @@ def _gram_eigenpairs(V: np.ndarray, r: float):
     the dual agree with an SVD clip to ~1e-13 relative. Only the eigenpairs
     above r² are computed (see _eigenpairs_above), and none when a Cholesky
     factorisation certifies that there are none (:func:`_below_certified`:
-    inside the ball, the common case in training, at a fraction of the cost).
+    inside the ball, the common case in training, at a fraction of the cost;
+    skipped when ``certify`` is False).
     """
     gram = V.T @ V if V.shape[0] >= V.shape[1] else V @ V.T
     threshold = r * r
-    if _below_certified(gram, threshold):
+    if certify and _below_certified(gram, threshold):
         return np.zeros(0), np.zeros((gram.shape[0], 0))
-    found = _eigenpairs_above(gram, threshold)
+    found = _eigenpairs_above(gram, threshold)  # (its vectors are checked: finite)
     if found is None:
         eigenvalues, Q = np.linalg.eigh(gram)
         keep = eigenvalues > threshold
         found = eigenvalues[keep], Q[:, keep]
-    if not (np.all(np.isfinite(found[0])) and np.all(np.isfinite(found[1]))):
-        return None
+        if not (np.all(np.isfinite(found[0])) and np.all(np.isfinite(found[1]))):
+            return None
     return found

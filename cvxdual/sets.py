@@ -125,6 +125,15 @@ class ConvexSet:
         """
         raise NotImplementedError(f"{type(self).__name__} has no closed-form projection.")
 
+    def _project_closed_form_after(self, V: np.ndarray, previous: Duals | None):
+        """:meth:`project_closed_form` of ``V``, given the duals ``previous`` of the last
+        projection of the same weights (None for a first one).
+
+        Training projects after every optimizer step; a set may use the hint to
+        decide how to compute the projection, never what it is.
+        """
+        return self.project_closed_form(V)
+
     def violation(self, W) -> float:
         """Return the largest constraint violation of ``W`` (0 when ``W ∈ S``).
 
@@ -356,6 +365,14 @@ class SpectralBall(_MatrixNormBall):
 
     def project_closed_form(self, V):
         return _spectral_clip(V, self.radius)
+
+    def _project_closed_form_after(self, V, previous):
+        if type(self).project_closed_form is not SpectralBall.project_closed_form:
+            return self.project_closed_form(V)
+        # After a projection that bound, a step usually leaves the ball again: the
+        # Cholesky test for a matrix inside it would fail, so it is not tried.
+        bound = previous is not None and previous.get("norm", 0.0) > 0
+        return _spectral_clip(V, self.radius, certify=not bound)
 
     def norm(self, W):
         return float(np.linalg.norm(np.asarray(W, dtype=float), 2))

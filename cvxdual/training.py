@@ -319,7 +319,8 @@ def _project_layers(sets, coefs, records, finite=False):
             continue
         point = coefs[i].copy()  # kept for verify_estimator; overwritten in place below
         if finite and S.has_closed_form:
-            weights, duals = S.project_closed_form(point)
+            previous = records[i]["duals"] if i in records else None
+            weights, duals = S._project_closed_form_after(point, previous)
         else:
             result = project(point, S)
             weights, duals = result.weights, result.duals

@@ -603,3 +603,29 @@ def test_spectral_projection_with_and_without_the_certificate(shape, rng, monkey
         W_ref, dual_ref = _svd_clip(V, 2.0)
         np.testing.assert_allclose(with_cert.weights, W_ref, atol=1e-12)
         assert with_cert.duals["norm"] == pytest.approx(dual_ref, abs=1e-12)
+        # after a projection that bound (training's hint): the certificate is not tried
+        for previous in (None, {"norm": 0.0}, {"norm": 0.3}):
+            W, duals = SpectralBall(2.0)._project_closed_form_after(V.copy(), previous)
+            np.testing.assert_allclose(W, with_cert.weights, atol=1e-13)
+            assert duals["norm"] == pytest.approx(with_cert.duals["norm"], abs=1e-13)
+
+
+def test_spectral_ball_hint_skips_only_the_certificate(monkeypatch, rng):
+    import cvxdual._linalg as linalg
+
+    calls = []
+    original = linalg._below_certified
+    monkeypatch.setattr(linalg, "_below_certified", lambda *a: calls.append(1) or original(*a))
+    V = rng.normal(size=(20, 10))
+    V *= 0.5 / np.linalg.norm(V, 2)  # inside the ball of radius 1
+    W, duals = SpectralBall(1.0)._project_closed_form_after(V, {"norm": 0.0})
+    assert len(calls) == 1 and duals["norm"] == 0.0 and W is V
+    W, duals = SpectralBall(1.0)._project_closed_form_after(V, {"norm": 0.2})
+    assert len(calls) == 1 and duals["norm"] == 0.0
+    np.testing.assert_array_equal(W, V)
+
+    class Custom(SpectralBall):  # a subclass's own closed form is what it gets
+        def project_closed_form(self, V):
+            return V * 0.0, {"norm": -1.0}
+
+    assert Custom(1.0)._project_closed_form_after(V, {"norm": 0.2})[1] == {"norm": -1.0}

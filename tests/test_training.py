@@ -340,14 +340,22 @@ def test_constrained_layers_are_projected_after_every_step(monkeypatch):
     coefs, intercepts = init_params([3, 4, 2], random_state=0)
     calls = []
     original = SpectralBall.project_closed_form
+    original_after = SpectralBall._project_closed_form_after
 
     def counting(self, V):
         calls.append((V.shape, self))
         return original(self, V)
 
+    def counting_after(self, V, previous):
+        calls.append((V.shape, self))
+        assert previous is not None and "norm" in previous  # (the last projection's duals)
+        return original_after(self, V, previous)
+
     # (the first projection goes through project(), which checks the initial
-    # weights; the later ones, of weights checked finite, call the closed form)
+    # weights; the later ones, of weights checked finite, call the closed form
+    # with the previous projection's duals)
     monkeypatch.setattr(SpectralBall, "project_closed_form", counting)
+    monkeypatch.setattr(SpectralBall, "_project_closed_form_after", counting_after)
     S = SpectralBall(0.5)
     result = train(
         X, y, coefs, intercepts, NormBoundedHead("squared"), layer_constraints=[None, S],
