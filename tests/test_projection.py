@@ -629,3 +629,33 @@ def test_spectral_ball_hint_skips_only_the_certificate(monkeypatch, rng):
             return V * 0.0, {"norm": -1.0}
 
     assert Custom(1.0)._project_closed_form_after(V, {"norm": 0.2})[1] == {"norm": -1.0}
+
+
+@pytest.mark.parametrize("gaps", [1e-3, 1e-7, 1e-10, 1e-14])
+def test_selected_eigenpairs_are_exact_with_clusters_at_the_threshold(gaps, rng):
+    # Bisection stops at 1e-8 (relative); the values are the vectors' Rayleigh
+    # quotients and the vectors are checked: clusters tighter than that still give
+    # exact pairs, or None (the caller's full eigendecomposition).
+    from cvxdual._linalg import _eigenpairs_above
+
+    n = 64
+    Q, _ = np.linalg.qr(rng.normal(size=(n, n)))
+    lam = np.concatenate([1.0 + gaps * np.arange(1, 5), 1.0 - gaps * np.arange(1, 4),
+                          rng.uniform(0.0, 0.9, n - 7)])
+    G = (Q * lam) @ Q.T
+    G = 0.5 * (G + G.T)
+    found = _eigenpairs_above(G, 1.0)
+    w, V = np.linalg.eigh(G)
+    above = w > 1.0
+    if found is None:
+        return
+    values, vectors = found
+    assert np.all(np.diff(values) >= 0) and np.all(values > 1.0)
+    if gaps >= 1e-10:  # (closer, eigh's own rounding decides which are above)
+        assert values.size == above.sum() == 4
+        np.testing.assert_allclose(values, w[above], rtol=1e-14, atol=0)
+    np.testing.assert_allclose(G @ vectors, vectors * values, atol=1e-13)
+    # the clip these pairs give equals the one from eigh
+    P_ours = (vectors * (values - 1.0)) @ vectors.T
+    P_ref = (V[:, above] * (w[above] - 1.0)) @ V[:, above].T
+    np.testing.assert_allclose(P_ours, P_ref, atol=1e-13)
