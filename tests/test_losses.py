@@ -170,3 +170,13 @@ def test_get_loss():
     assert get_loss(LOSSES["squared"]) is LOSSES["squared"]
     with pytest.raises(ValueError, match="loss must be one of"):
         get_loss("cubic")
+
+
+def test_row_max_in_either_memory_order():
+    from cvxdual.losses import _row_max
+
+    z = np.random.default_rng(0).normal(size=(50, 7))
+    z[3, 2] = np.nan
+    for array in (z, np.asfortranarray(z), z[:, :1], np.asfortranarray(z)[::2]):
+        expected = np.max(array, axis=1)
+        np.testing.assert_array_equal(_row_max(array), expected)
