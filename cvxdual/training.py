@@ -58,7 +58,7 @@ import logging
 import time
 import warnings
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -283,6 +283,28 @@ def _head_record(solution) -> dict:
             "l2": float(np.linalg.norm(nu)),
         },
     }
+
+
+# L-BFGS's stop before chord steps in a cold binding head solve during training
+# (see _HeadConfig.lbfgs_chord_rtol): the warm-started solves after it reuse the
+# chord matrix those steps build.
+_TRAINING_LBFGS_CHORD_RTOL = 1e-3
+
+
+def _training_head(head):
+    """``head`` as training solves it (a copy: the caller's head is not changed).
+
+    A :class:`~cvxdual.heads.NormBoundedHead` with the default cold-solve
+    strategy gets :data:`_TRAINING_LBFGS_CHORD_RTOL`; anything else is used as given.
+    """
+    config = getattr(head, "_config", None)
+    if not isinstance(head, NormBoundedHead) or config is None or (
+        config.lbfgs_chord_rtol is not None
+    ):
+        return head
+    trained = copy.copy(head)
+    trained._config = replace(config, lbfgs_chord_rtol=_TRAINING_LBFGS_CHORD_RTOL)
+    return trained
 
 
 class _CurrentDuals:
@@ -539,6 +561,7 @@ def train(
     )
     learning_rate = getattr(optimizer, "learning_rate", None)
     rng = check_random_state(random_state)
+    head = _training_head(head)
     params = coefs + intercepts  # the optimizer updates these arrays in place
 
     layer_records: dict[int, dict] = {}

@@ -305,3 +305,49 @@ def test_chord_steps_finish_where_lbfgs_fails(loss):
                      np.full(len(y), 1 / len(y)), True)
     theta = smooth.theta(finished.coef, finished.intercept)
     assert _kkt_point(smooth, r, theta, finished.duals["norm"] / r)[-1] <= 1e-7
+
+
+@pytest.mark.parametrize("loss", ["log_loss", "multinomial"])
+def test_cold_binding_solve_switches_to_chord_steps_early(monkeypatch, loss):
+    # Where a full Hessian is affordable but a Newton polish is not, with
+    # lbfgs_chord_rtol set (as training sets it) L-BFGS stops there and chord steps
+    # finish (their matrix kept for the next warm start); if those fail, L-BFGS
+    # goes on from its point to the certificate. By default it runs to the certificate.
+    Phi, y = problem(loss, n=300, d=5, seed=19)
+    r = 0.4 * radius_scale(loss, Phi, y, L2Ball)
+    late_config = replace(_HeadConfig(), newton_max_work=0, polish_max_work=0)
+    config = replace(late_config, lbfgs_chord_rtol=1e-3)
+    exact = NormBoundedHead(loss, L2Ball(r), solver="CLARABEL").solve(Phi, y)
+    smooth = _Smooth(get_loss(loss), Phi, get_loss(loss).encode_targets(y),
+                     np.full(len(y), 1 / len(y)), True)
+    early = NormBoundedHead(loss, L2Ball(r), _config=config).solve(Phi, y)
+    late = NormBoundedHead(loss, L2Ball(r), _config=late_config).solve(Phi, y)
+    assert early.method == "lbfgs-chord-l2" and early._curvature is not None
+    assert late.method == "lbfgs-l2"
+    calls = []
+    original = l2._solve_l2_chord
+    monkeypatch.setattr(l2, "_solve_l2_chord", lambda *a: calls.append(a) or None)
+    failed = NormBoundedHead(loss, L2Ball(r), _config=config).solve(Phi, y)
+    monkeypatch.setattr(l2, "_solve_l2_chord", original)
+    assert len(calls) == 1 and failed.method == "lbfgs-l2"
+    for sol in (early, late, failed):
+        assert_same(sol, exact, loss=loss)
+        theta = smooth.theta(sol.coef, sol.intercept)
+        assert _kkt_point(smooth, r, theta, sol.duals["norm"] / r)[-1] <= 1e-7
+
+
+def test_cold_solve_that_does_not_bind_goes_on_to_the_certificate():
+    # L-BFGS's early stop at lbfgs_chord_rtol is no answer when the bound does not
+    # bind: the unpenalised problem then runs on to kkt_rtol.
+    Phi, y = problem("multinomial", n=300, d=5, seed=20)
+    r = 50.0 * radius_scale("multinomial", Phi, y, L2Ball)
+    config = replace(_HeadConfig(), newton_max_work=0, polish_max_work=0, lbfgs_chord_rtol=1e-3)
+    sol = NormBoundedHead("multinomial", L2Ball(r), _config=config).solve(Phi, y)
+    exact = NormBoundedHead("multinomial", L2Ball(r), solver="CLARABEL").solve(Phi, y)
+    assert sol.duals["norm"] == 0.0
+    assert_same(sol, exact, loss="multinomial")
+    smooth = _Smooth(get_loss("multinomial"), Phi, get_loss("multinomial").encode_targets(y),
+                     np.full(len(y), 1 / len(y)), True)
+    grad = smooth.value_grad(smooth.theta(sol.coef, sol.intercept))[1]
+    scale = np.max(np.abs(smooth.value_grad(np.zeros_like(grad))[2]).T @ np.abs(smooth.A))
+    assert np.max(np.abs(grad)) <= 1e-7 * scale

@@ -489,3 +489,27 @@ def test_check_layer_constraints_expands_and_checks_each_layer():
         training.check_layer_constraints([S, "l2"], shapes)
     with pytest.raises(ValueError, match="cannot hold the weights of hidden layer 0 of shape"):
         training.check_layer_constraints([Polyhedron(np.ones((1, 5)), np.ones(1)), None], shapes)
+
+
+def test_training_solves_a_copy_of_the_head_with_an_early_switch_to_chord_steps():
+    from cvxdual.heads._config import _HeadConfig
+    from cvxdual.training import _TRAINING_LBFGS_CHORD_RTOL, _training_head
+
+    head = NormBoundedHead("multinomial", L2Ball(2.0))
+    trained = _training_head(head)
+    assert trained is not head and head._config.lbfgs_chord_rtol is None
+    assert trained._config.lbfgs_chord_rtol == _TRAINING_LBFGS_CHORD_RTOL
+    assert trained.loss is head.loss and trained.constraint is head.constraint
+    # a head configured by its user, or another kind of head, is used as given
+    from dataclasses import replace
+
+    own = NormBoundedHead("multinomial", L2Ball(2.0),
+                          _config=replace(_HeadConfig(), lbfgs_chord_rtol=1e-2))
+    assert _training_head(own) is own
+
+    class Other:
+        def solve(self, features, y, sample_weight=None, warm_start=None):
+            raise NotImplementedError
+
+    other = Other()
+    assert _training_head(other) is other

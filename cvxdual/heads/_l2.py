@@ -127,9 +127,7 @@ def _solve_large_l2(smooth: _Smooth, radius, theta, tol, max_iter, chord_ok, con
     """
     work = smooth.n * (smooth.p1 * smooth.K) ** 2
     polish = work <= config.polish_max_work
-    # (a Newton polish converges quadratically from kkt_lbfgs_rtol: L-BFGS stops there.
-    # Chord steps would too, but their Hessian costs more than L-BFGS's last
-    # decades: 1,797 x 65 x 10 digits head, 77 ms against 60.)
+    # (a Newton polish converges quadratically from kkt_lbfgs_rtol: L-BFGS stops there.)
     goal = config.kkt_lbfgs_rtol if polish else config.kkt_rtol
     # With chord steps to finish, any binding end point of L-BFGS is taken: where
     # L-BFGS fails (nearly flat problems: the digits head at r = 200 stopped after
@@ -137,10 +135,29 @@ def _solve_large_l2(smooth: _Smooth, radius, theta, tol, max_iter, chord_ok, con
     # Newton root-find in μ that took over -> 1.0 s).
     finish = chord_ok and not polish
     accept = np.inf if finish else None
+    done = 0
+    if finish and config.lbfgs_chord_rtol is not None:
+        # L-BFGS only to lbfgs_chord_rtol, then chord steps; if the bound does not
+        # bind there, or the chord steps fail, L-BFGS goes on from that point.
+        early = _solve_l2_sphere(smooth, radius, theta, tol, config, config.lbfgs_chord_rtol,
+                                 free_first, accept)
+        if early is not None:
+            theta, lam, done = early
+            if lam > 0:
+                if _kkt_point(smooth, radius, theta, lam / radius)[-1] <= config.kkt_rtol:
+                    return _FastResult(theta, lam, done, "lbfgs-l2")  # (it went past the goal)
+                chord = _solve_l2_chord(smooth, radius, theta, lam / radius, None, tol, config)
+                if chord is not None:
+                    return _FastResult(
+                        chord[0], chord[1], done + chord[2], "lbfgs-chord-l2", chord[3]
+                    )
+            else:
+                free_first = True  # (its point is the unpenalised problem's, inside the ball)
     result = _solve_l2_sphere(smooth, radius, theta, tol, config, goal, free_first, accept)
     if result is None:
         return None
     theta, lam, it = result
+    it += done
     if polish:
         polished = _polish_l2(smooth, radius, theta, lam / radius, config.polish_max_iter, config)
         if polished is None:
