@@ -351,7 +351,8 @@ def _solve_l2_sphere(smooth: _Smooth, radius, theta, tol, config: _HeadConfig, g
     polishes the answer by Newton's method asks only ``kkt_lbfgs_rtol``), or at
     its own tests; a binding answer is returned if its residual is at most
     ``accept`` (default ``kkt_lbfgs_rtol``; callers finish or certify it). The
-    unpenalised problem stops at ``goal`` too.
+    unpenalised problem stops at ``goal`` too, and its answer is returned when
+    stationary to ``goal`` or ``kkt_lbfgs_rtol``, whichever is looser.
 
     When the bound does not bind, the sphere's own minimiser (``λ < 0``) is of
     no use, and converging to it cost hundreds of gradients (10^5 × 50
@@ -448,7 +449,9 @@ def _solve_l2_sphere(smooth: _Smooth, radius, theta, tol, config: _HeadConfig, g
         n_iter += it
         _, grad, _, _ = smooth.value_grad(x)
         ended_inside = _frobenius(x[mask]) <= radius
-        if ended_inside and np.max(np.abs(grad)) <= config.kkt_lbfgs_rtol * scale:
+        # (stationary to what L-BFGS alone is accepted at, or to a looser goal: a
+        # caller asking that much goes on from here itself)
+        if ended_inside and np.max(np.abs(grad)) <= max(goal, config.kkt_lbfgs_rtol) * scale:
             return x, 0.0, n_iter
         if resumed or not np.any(x[mask]):
             return None
