@@ -297,13 +297,10 @@ def _training_head(head):
     A :class:`~cvxdual.heads.NormBoundedHead` with the default cold-solve
     strategy gets :data:`_TRAINING_LBFGS_CHORD_RTOL`; anything else is used as given.
     """
-    config = getattr(head, "_config", None)
-    if not isinstance(head, NormBoundedHead) or config is None or (
-        config.lbfgs_chord_rtol is not None
-    ):
+    if not isinstance(head, NormBoundedHead) or head._config.lbfgs_chord_rtol is not None:
         return head
     trained = copy.copy(head)
-    trained._config = replace(config, lbfgs_chord_rtol=_TRAINING_LBFGS_CHORD_RTOL)
+    trained._config = replace(head._config, lbfgs_chord_rtol=_TRAINING_LBFGS_CHORD_RTOL)
     return trained
 
 

@@ -422,20 +422,18 @@ def _solve_free_chord(
     scale = max(float(np.max(np.abs(G0).T @ np.abs(smooth.A))), 1e-300)
     since, refreshes, stalled = 0, 0, False
     last = None  # (θ, ∇f) of the previous iterate, for the BFGS update
-    own = False  # whether ``factor`` may be updated in place
+    if factor is not None:
+        factor = factor.copy()  # (updated in place below; the caller's is not changed)
     for it in range(config.chord_max_iter):
         val, grad, _, z = smooth.value_grad(theta)
         if mu > 0:
             val = val + 0.5 * mu * float(np.sum((mask * theta) ** 2))
             grad = grad + mu * (mask * theta)
         if last is not None:
-            if not own:
-                factor = factor.copy()
-                own = True
             factor.update(theta - last[0], grad - last[1])
         last = (theta, grad)
         if factor is None or (since >= config.chord_refresh_gap and stalled):
-            refreshes, since, own = refreshes + 1, 0, True
+            refreshes, since = refreshes + 1, 0
             factor = _fresh_matrix(smooth, z, mu, refreshes - 1, config)
             if factor is None:
                 return None
