@@ -11,7 +11,6 @@ from __future__ import annotations
 import cvxpy as cp
 import numpy as np
 import pytest
-import scipy.linalg
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
@@ -458,20 +457,11 @@ def test_selected_eigenpairs_match_a_full_eigh(n, rng):
     assert v0.size == 0 and q0.shape == (n, 0)
 
 
-def test_selected_eigenpairs_of_matrices_whose_tridiagonal_form_splits(rng):
+def test_selected_eigenpairs_defer_to_eigh_when_the_matrix_splits():
     from cvxdual._linalg import _eigenpairs_above
 
-    # diagonal and block-diagonal matrices have a split tridiagonal form: each
-    # block is bisected and its vectors found on their own
-    values, vectors = _eigenpairs_above(np.diag([3.0, 1.0, 2.0, 0.5]), 1.5)
-    np.testing.assert_array_equal(values, [2.0, 3.0])
-    np.testing.assert_allclose(np.abs(vectors), np.eye(4)[:, [2, 0]], atol=1e-15)
-    B = rng.normal(size=(5, 5))
-    G = scipy.linalg.block_diag(B @ B.T, np.diag([9.0, 0.1]), B.T @ B + np.eye(5))
-    values, vectors = _eigenpairs_above(G, 2.0)
-    w, Q = np.linalg.eigh(G)
-    np.testing.assert_allclose(values, w[w > 2.0], rtol=1e-13)
-    np.testing.assert_allclose(vectors @ vectors.T, Q[:, w > 2.0] @ Q[:, w > 2.0].T, atol=1e-12)
+    # diagonal and block-diagonal matrices have a split tridiagonal form
+    assert _eigenpairs_above(np.diag([3.0, 1.0, 2.0, 0.5]), 1.5) is None
     assert _eigenpairs_above(np.eye(2), 0.5) is None  # too small for the fast path
     # the projection is exact either way
     V = np.diag([3.0, 1.0, 2.0, 0.5])
