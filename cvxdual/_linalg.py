@@ -8,6 +8,8 @@ Cholesky certificate for matrices already inside the ball).
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from scipy.linalg import lapack
 
@@ -21,6 +23,10 @@ _EIG_CHECK_RTOL = 1e-12
 # iteration to converge (its vectors are checked); half the bisection steps of full
 # accuracy. (At 1e-6 the vectors of close eigenvalues failed the orthogonality check.)
 _BISECTION_RTOL = 1e-8
+# Above this share of eigenvalues over the threshold, all eigenpairs of the
+# tridiagonal matrix are cheaper than the selected ones (measured at n = 64 and
+# 256: the two cost the same near a quarter).
+_SELECTED_MAX_SHARE = 0.25
 
 
 def _simplex_threshold(values: np.ndarray, total: float) -> float:
@@ -60,7 +66,10 @@ def _eigenpairs_above(gram: np.ndarray, threshold: float):
     for them and the Householder reflectors applied to those vectors only
     (LAPACK ``sytrd``, ``stebz``, ``stein``, ``ormqr``). For the 64 × 64 Gram matrices of
     the network benchmark this is about half the time of a full ``eigh``, where
-    the back-transformation of every eigenvector dominates. The vectors are
+    the back-transformation of every eigenvector dominates. When more than a
+    quarter of the eigenvalues exceed the threshold (counted first), all
+    eigenpairs of the tridiagonal matrix come from divide and conquer
+    (``stevd``) instead, and still only those above are transformed back. The vectors are
     checked (residual and orthogonality at rounding level); ``None`` means
     "use a full eigendecomposition" (a split tridiagonal matrix, no convergence
     of inverse iteration, or a failed check).
@@ -74,7 +83,7 @@ def _eigenpairs_above(gram: np.ndarray, threshold: float):
     if lwork is None:
         lwork = _SYTRD_LWORK[n] = int(lapack.dsytrd_lwork(n, lower=1)[0])
     c, d, e, tau, info = lapack.dsytrd(gram, lower=1, lwork=lwork)
-    if info != 0 or not np.all(e != 0):
+    if info != 0 or not e.all():  # (a zero splits the matrix)
         return None
     # only the eigenvalues above the threshold, by bisection (Sturm counts): a
     # third of the time of all of them by root-free QR (sterf) at n = 64
@@ -83,27 +92,50 @@ def _eigenpairs_above(gram: np.ndarray, threshold: float):
     bound[:-1] += radii
     bound[1:] += radii
     bound = float(bound.max())  # Gershgorin: every eigenvalue is at most this
-    if not np.isfinite(bound):
+    if not math.isfinite(bound):
         return None
     if not bound > threshold:
         return np.zeros(0), np.zeros((n, 0))
-    # (to _BISECTION_RTOL only: the values returned are the Rayleigh quotients of the
-    # vectors, exact to rounding once the vectors pass the check below)
-    m, values, _, _, info = lapack.dstebz(
-        d, e, 1, threshold, 2.0 * abs(bound) + 1.0, 0, 0, _BISECTION_RTOL * bound, b"E"
-    )
-    if info != 0:
-        return None
-    top = values[:m][values[:m] > threshold]  # (ascending: order "E")
-    m = top.size
+    top_end = 2.0 * abs(bound) + 1.0
+    # m eigenvalues above the threshold have m threshold² < Σ λ² = ‖T‖²_F. Only
+    # when that allows more than the share are they counted (Sturm counts at the
+    # ends: bisection to a tolerance as wide as the interval stops at once, a few
+    # µs). Either way only the choice of method depends on it, not the result.
+    m = 0
+    if float(d @ d) + 2.0 * float(e @ e) > _SELECTED_MAX_SHARE * n * threshold * threshold:
+        m, _, _, _, info = lapack.dstebz(d, e, 1, threshold, top_end, 0, 0, top_end, b"E")
+        if info != 0:
+            return None
+        if m == 0:
+            return np.zeros(0), np.zeros((n, 0))
+    if _SELECTED_MAX_SHARE * n < m:
+        # Many: bisection and inverse iteration cost O(n) per eigenvalue each,
+        # all eigenpairs of the tridiagonal matrix (divide and conquer) less.
+        values, z, info = lapack.dstevd(d, e)
+        if info != 0:
+            return None
+        keep = values > threshold
+        top, z = values[keep], z[:, keep]
+        m = top.size
+    else:
+        # (to _BISECTION_RTOL only: the values returned are the Rayleigh quotients of
+        # the vectors, exact to rounding once the vectors pass the check below)
+        m, values, _, _, info = lapack.dstebz(
+            d, e, 1, threshold, top_end, 0, 0, _BISECTION_RTOL * bound, b"E"
+        )
+        if info != 0:
+            return None
+        top = values[:m][values[:m] > threshold]  # (ascending: order "E")
+        m = top.size
+        if m:
+            iblock = np.ones(n, dtype=np.int32)  # (e has no zero: one block)
+            isplit = np.zeros(n, dtype=np.int32)
+            isplit[0] = n
+            z, info = lapack.dstein(d, e, top, iblock, isplit)
+            if info != 0:
+                return None
     if m == 0:
         return top, np.zeros((n, 0))
-    iblock = np.ones(n, dtype=np.int32)  # (e has no zero: one block)
-    isplit = np.zeros(n, dtype=np.int32)
-    isplit[0] = n
-    z, info = lapack.dstein(d, e, top, iblock, isplit)
-    if info != 0:
-        return None
     vectors = np.empty((n, m))
     vectors[0] = z[0]
     vectors[1:] = lapack.dormqr(b"L", b"N", c[1:, :-1], tau, z[1:], max(1, 64 * m))[0]

@@ -457,6 +457,41 @@ def test_selected_eigenpairs_match_a_full_eigh(n, rng):
     assert v0.size == 0 and q0.shape == (n, 0)
 
 
+@pytest.mark.parametrize("n", [8, 64, 200])
+@pytest.mark.parametrize("share", [0.1, 0.3, 0.6, 1.0])
+def test_many_eigenpairs_above_come_from_all_tridiagonal_pairs(n, share, rng, monkeypatch):
+    # More than a quarter above the threshold: divide and conquer on the
+    # tridiagonal matrix (stevd) instead of bisection and inverse iteration; the
+    # same pairs either way, clusters included.
+    import cvxdual._linalg as linalg
+
+    calls = []
+    stevd = linalg.lapack.dstevd
+    monkeypatch.setattr(linalg.lapack, "dstevd", lambda *a: calls.append(1) or stevd(*a))
+    Q, _ = np.linalg.qr(rng.normal(size=(n, n)))
+    m = max(1, int(share * n))
+    cluster = min(m, 4)  # a tight cluster just above the threshold, the rest spread
+    lam = np.concatenate([4.0 + 1e-4 * np.arange(1, cluster + 1),
+                          rng.uniform(4.5, 40.0, m - cluster), rng.uniform(0.01, 3.9, n - m)])
+    G = (Q * lam) @ Q.T
+    G = 0.5 * (G + G.T)
+    values, vectors = linalg._eigenpairs_above(G, 4.0)
+    assert len(calls) == (m > n / 4)
+    ref_values = np.linalg.eigvalsh(G)
+    keep = ref_values > 4.0
+    assert values.size == keep.sum() == m
+    np.testing.assert_allclose(values, ref_values[keep], rtol=1e-13)
+    np.testing.assert_allclose(G @ vectors, vectors * values, atol=1e-13 * lam.max())
+    np.testing.assert_allclose(vectors.T @ vectors, np.eye(m), atol=1e-13)
+    # and the clip they give is the SVD's
+    V = rng.normal(size=(n + 3, n)) @ (Q * np.sqrt(lam)) @ Q.T / np.sqrt(n + 3)
+    radius = float(np.quantile(np.linalg.svd(V, compute_uv=False), 1.0 - share))
+    W_ref, dual_ref = _svd_clip(V, radius)
+    W, duals = linalg._spectral_clip(V, radius)
+    np.testing.assert_allclose(W, W_ref, atol=1e-12 * np.abs(V).max() * n)
+    assert duals["norm"] == pytest.approx(dual_ref, rel=1e-12)
+
+
 def test_selected_eigenpairs_defer_to_eigh_when_the_matrix_splits():
     from cvxdual._linalg import _eigenpairs_above
 
