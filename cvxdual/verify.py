@@ -284,7 +284,7 @@ def _check_head(checks: _Checks, *, loss, constraint, fit_intercept, solver, Phi
 def _check_projection(checks: _Checks, S, V, W, duals):
     """Re-solve a layer's last projection with CVXPY; compare, KKT, shadow price."""
     from .sets import Box
-    from .sets import _NormBall as NormBall
+    from .sets._base import _NormBall as NormBall
 
     exact = project(V, S, method="cvxpy")
     checks.compare("weights", W, exact.weights, "weights")
