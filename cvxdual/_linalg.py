@@ -8,10 +8,13 @@ Cholesky certificate for matrices already inside the ball).
 
 from __future__ import annotations
 
+import contextlib
 import math
 
 import numpy as np
 from scipy.linalg import lapack
+
+from ._threads import serial_blas
 
 # Sums of squares below this have lost digits to underflow: norms rescale first.
 _SQUARES_TINY = 1e-280
@@ -181,6 +184,10 @@ def _frobenius(V: np.ndarray) -> float:
     return float(_column_norms(flat)[0])
 
 
+# Gram matrices at least this large have their LAPACK calls on one thread outside a
+# fit too (entering and leaving that setting costs ~35 µs; the calls ≥ 3 ms).
+_SERIAL_LAPACK_MIN = 128
+
 # SpectralBall projects through V's Gram matrix when max |V| is in this range
 # (LAPACK's inverse iteration squares the Gram matrix's entries: beyond about
 # 1e±75 they overflow or underflow) and r >= _GRAM_MIN_RATIO σ_max (the Gram
@@ -261,9 +268,14 @@ def _gram_eigenpairs(V: np.ndarray, r: float, certify: bool = True):
     """
     gram = V.T @ V if V.shape[0] >= V.shape[1] else V @ V.T
     threshold = r * r
-    if certify and _below_certified(gram, threshold):
-        return np.zeros(0), np.zeros((gram.shape[0], 0))
-    found = _eigenpairs_above(gram, threshold)  # (its vectors are checked: finite)
+    # SciPy's LAPACK calls on one thread when they are long enough to be worth the
+    # switch (a fit has already switched): with NumPy's pool spinning from the
+    # product above, two-thread calls fight it (512 x 512: 93 against 53 ms).
+    large = gram.shape[0] >= _SERIAL_LAPACK_MIN
+    with serial_blas() if large else contextlib.nullcontext():
+        if certify and _below_certified(gram, threshold):
+            return np.zeros(0), np.zeros((gram.shape[0], 0))
+        found = _eigenpairs_above(gram, threshold)  # (its vectors are checked: finite)
     if found is None:
         eigenvalues, Q = np.linalg.eigh(gram)
         keep = eigenvalues > threshold

@@ -171,3 +171,28 @@ def test_results_do_not_depend_on_the_thread_limit(data, monkeypatch, fit):
     unlimited = run()
     for a, b in zip(limited, unlimited, strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-7, atol=1e-10)
+
+
+@pytest.mark.parametrize("n", [64, 200])
+def test_large_spectral_projections_run_lapack_serial_and_restore(n, monkeypatch):
+    # Outside a fit, a spectral projection of a large matrix runs SciPy's LAPACK
+    # calls on one thread (NumPy's pool, spinning from the Gram product, would fight
+    # a threaded one); a small one leaves the settings alone (the switch would cost
+    # more than it saves). The settings are restored either way.
+    import cvxdual._linalg as linalg
+    from cvxdual import project
+
+    seen = []
+    eigenpairs = linalg._eigenpairs_above
+    monkeypatch.setattr(linalg, "_eigenpairs_above",
+                        lambda *a: seen.append(_threads()) or eigenpairs(*a))
+    before = _threads()
+    V = np.random.default_rng(0).normal(size=(n + 5, n))
+    result = project(V, SpectralBall(2.0))
+    assert _threads() == before
+    assert len(seen) == 1
+    for (path, api), count in seen[0].items():
+        serial = n >= linalg._SERIAL_LAPACK_MIN and path in _limited(numpy=False)
+        assert count == (1 if serial else before[path, api])
+    U, s, Vt = np.linalg.svd(V, full_matrices=False)
+    np.testing.assert_allclose(result.weights, (U * np.minimum(s, 2.0)) @ Vt, atol=1e-11)
