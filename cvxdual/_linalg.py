@@ -14,7 +14,7 @@ import math
 import numpy as np
 from scipy.linalg import lapack
 
-from ._threads import serial_blas
+from ._threads import foreign_serial, serial_blas
 
 # Sums of squares below this have lost digits to underflow: norms rescale first.
 _SQUARES_TINY = 1e-280
@@ -271,8 +271,8 @@ def _gram_eigenpairs(V: np.ndarray, r: float, certify: bool = True):
     # SciPy's LAPACK calls on one thread when they are long enough to be worth the
     # switch (a fit has already switched): with NumPy's pool spinning from the
     # product above, two-thread calls fight it (512 x 512: 93 against 53 ms).
-    large = gram.shape[0] >= _SERIAL_LAPACK_MIN
-    with serial_blas() if large else contextlib.nullcontext():
+    switch = gram.shape[0] >= _SERIAL_LAPACK_MIN and not foreign_serial()
+    with serial_blas() if switch else contextlib.nullcontext():
         if certify and _below_certified(gram, threshold):
             return np.zeros(0), np.zeros((gram.shape[0], 0))
         found = _eigenpairs_above(gram, threshold)  # (its vectors are checked: finite)

@@ -126,6 +126,20 @@ _foreign = _SerialScope(numpy_pool=False)
 _numpy = _SerialScope(numpy_pool=True)
 
 
+def foreign_serial() -> bool:
+    """Whether the pools other than NumPy's are already limited by an active scope (a fit).
+
+    Examples
+    --------
+    >>> from cvxdual._threads import foreign_serial, serial_blas
+    >>> with serial_blas():
+    ...     inside = foreign_serial()
+    >>> inside, foreign_serial()
+    (True, False)
+    """
+    return _foreign.depth > 0
+
+
 def _foreign_blas():
     """Controller of the BLAS pools other than NumPy's (empty if NumPy's is not found)."""
     return _foreign.controller()
