@@ -132,17 +132,121 @@ def test_warm_start_and_compiled_once(solver):
     assert warm.objective == pytest.approx(fresh.objective, abs=1e-7)
 
 
-def test_kink_at_the_solution_falls_back_to_cvxpy():
-    # A margin this large makes every column equal at the optimum (W = 0),
-    # where the objective is not differentiable: the fast solver must not
-    # certify anything, and "auto" solves the CVXPY problem.
-    Phi, y = _data("multinomial", seed=6)
-    head = LipschitzMarginHead("multinomial", 20.0, L2Ball(1.0))
-    solution = head.solve(Phi, y)
+def _critical_margin(Phi, y, weights, fit_intercept):
+    """The smallest margin at which W = 0 is optimal, by its own CVXPY problem.
+
+    At W = 0 (b optimal) the objective's directional derivative is
+    ⟨G, D⟩ + c Σ_{k<j} κ_kj ‖D_k − D_j‖ (κ for c = 1): W = 0 is optimal iff
+    c >= t*, the least congestion of a flow with divergence −G.
+    """
+    import cvxpy as cp
+
+    K = int(y.max()) + 1
+    Y = np.eye(K)[y.astype(int)]
+    pi = weights @ Y
+    p = pi if fit_intercept else np.full(K, 1.0 / K)
+    G = Phi.T @ (weights[:, None] * (p - Y))
+    kappa = np.outer(pi, p) + np.outer(p, pi)
+    pairs = [(k, j) for k in range(K) for j in range(k + 1, K)]
+    F, t = cp.Variable((Phi.shape[1], len(pairs))), cp.Variable()
+    divergence = [sum((F[:, e] if a == k else -F[:, e]) for e, (a, b) in enumerate(pairs)
+                      if k in (a, b)) for k in range(K)]
+    cp.Problem(cp.Minimize(t), [*(divergence[k] == -G[:, k] for k in range(K)),
+                                *(cp.norm(F[:, e]) <= t * kappa[a, b]
+                                  for e, (a, b) in enumerate(pairs))]).solve()
+    return float(t.value)
+
+
+@pytest.mark.parametrize("loss", ["multinomial", "log_loss"])
+@pytest.mark.parametrize("fit_intercept", [True, False])
+@pytest.mark.parametrize("radius", [1.0, None])
+def test_a_margin_that_merges_every_class_gives_the_certified_trivial_head(
+    loss, fit_intercept, radius, solver
+):
+    # A margin this large makes every column equal at the optimum (W = 0, b the
+    # log class shares), where the objective is not differentiable: the merged
+    # answer is certified (a flow within the pair capacities) instead of
+    # solving the CVXPY problem, and equals it.
+    Phi, y = _data(loss, seed=6)
+    weights = np.random.default_rng(6).uniform(0.2, 2.0, size=len(y))
+    constraint = None if radius is None else L2Ball(radius)
+    kwargs = dict(fit_intercept=fit_intercept)
+    fast = LipschitzMarginHead(loss, 20.0, constraint, solver="fast", **kwargs).solve(
+        Phi, y, weights)
+    exact = LipschitzMarginHead(loss, 20.0, constraint, solver=solver, **kwargs).solve(
+        Phi, y, weights)
+    assert fast.method == "merged-margin" + ("" if radius is None else "-l2")
+    assert exact.method == "cvxpy"
+    assert not np.any(fast.coef)
+    assert fast.objective == pytest.approx(
+        _objective(loss, 20.0, Phi, y, fast.coef, fast.intercept, weights), abs=1e-12)
+    assert fast.objective == pytest.approx(exact.objective, abs=1e-7)
+    np.testing.assert_allclose(fast.sample_duals, exact.sample_duals, atol=1e-6)
+    assert fast.duals == ({} if radius is None else {"norm": 0.0})
+    if radius is not None:
+        assert exact.duals["norm"] == pytest.approx(0.0, abs=1e-6)
+    coef, ref = fast.coef, exact.coef
+    intercept, ref_intercept = fast.intercept, exact.intercept
+    if loss == "multinomial":
+        coef, ref = _centred(coef), _centred(ref)
+        intercept = intercept - intercept.mean()
+        ref_intercept = ref_intercept - ref_intercept.mean()
+    np.testing.assert_allclose(coef, ref, atol=1e-5)
+    np.testing.assert_allclose(intercept, ref_intercept, atol=1e-5)
+    assert not np.any(fast.feature_gradient())  # ν Wᵀ with W = 0
+
+
+@pytest.mark.parametrize("loss", ["multinomial", "log_loss"])
+def test_the_merged_answer_starts_at_the_critical_margin(loss):
+    # Just above the smallest margin that merges the classes the certificate
+    # holds; just below it W = 0 is not optimal, and the answer (fast or CVXPY)
+    # has distinct columns with a lower objective than the merged point's.
+    Phi, y = _data(loss, seed=8)
+    weights = np.full(len(y), 1.0 / len(y))
+    if loss == "multinomial":
+        critical = _critical_margin(Phi, y, weights, fit_intercept=True)
+    else:  # closed form: ‖Φᵀν‖ / Σ w_i σ_i at w = 0, b = log(π₊ / π₋)
+        share = float(np.mean(y > 0))
+        sigma = weights * np.where(y > 0, 1.0 - share, share)
+        critical = float(np.linalg.norm(Phi.T @ (y * sigma)) / sigma.sum())
+    above = LipschitzMarginHead(loss, 1.001 * critical, L2Ball(10.0)).solve(Phi, y)
+    assert above.method == "merged-margin-l2"
+    exact = LipschitzMarginHead(loss, 1.001 * critical, L2Ball(10.0), solver="cvxpy").solve(
+        Phi, y)
+    assert above.objective == pytest.approx(exact.objective, abs=1e-7)
+    below = LipschitzMarginHead(loss, 0.99 * critical, L2Ball(10.0)).solve(Phi, y)
+    assert not below.method.startswith("merged")
+    spread = _centred(below.coef) if loss == "multinomial" else below.coef
+    assert np.linalg.norm(spread) > 1e-3
+    merged = _objective(loss, 0.99 * critical, Phi, y, np.zeros_like(below.coef),
+                        above.intercept, weights)
+    assert below.objective < merged - 1e-9
+
+
+def test_a_partial_merge_falls_back_to_cvxpy():
+    # Classes 0 and 1 share their rows: their columns coincide at the optimum
+    # (a kink of the margin) while class 2's does not. Neither the fast solver
+    # nor the merged answer certifies that: "fast" raises, "auto" solves CVXPY.
+    rng = np.random.default_rng(10)
+    shared, other = rng.normal(size=(20, 4)), rng.normal(size=(20, 4)) + np.array([2.5, 0, 0, 0])
+    Phi, y = np.vstack([shared, shared, other]), np.repeat([0, 1, 2], 20)
+    solution = LipschitzMarginHead("multinomial", 0.3, L2Ball(3.0)).solve(Phi, y)
     assert solution.method == "cvxpy"
-    assert np.abs(solution.coef).max() < 1e-5
+    assert np.linalg.norm(solution.coef[:, 0] - solution.coef[:, 1]) < 1e-6
+    assert np.linalg.norm(solution.coef[:, 0] - solution.coef[:, 2]) > 1.0
     with pytest.raises(SolverError, match="could not certify"):
-        LipschitzMarginHead("multinomial", 20.0, L2Ball(1.0), solver="fast").solve(Phi, y)
+        LipschitzMarginHead("multinomial", 0.3, L2Ball(3.0), solver="fast").solve(Phi, y)
+
+
+def test_no_merged_answer_for_an_absent_class():
+    # b_j = log 0 for a class no sample has: the merged point is not attained.
+    from cvxdual.heads._margin import _merged_solution
+
+    Phi, y = _data("multinomial", seed=9)
+    Y = np.eye(4)[y]  # a fourth class, never seen
+    w = np.full(len(y), 1.0 / len(y))
+    assert _merged_solution(True, 20.0, Phi, Y, w, True, True) is None
+    assert _merged_solution(True, 20.0, Phi, Y[:, :3], w, True, True) is not None
 
 
 def test_other_constraints_use_cvxpy():

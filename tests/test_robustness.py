@@ -314,6 +314,8 @@ def test_lipschitz_bound_function():
 # lipschitz_margin (Lipschitz-margin training)
 
 
+# (three epochs of logistic units barely spread the features: the margin merges the classes)
+@pytest.mark.filterwarnings("ignore:lipschitz_margin=0.5 merges every class:UserWarning")
 def test_margin_head_uses_the_product_of_the_layer_bounds():
     from cvxdual.heads._margin import LipschitzMarginHead
 
@@ -349,6 +351,24 @@ def test_binary_margin_training():
     clf, X, y = _fit("tanh", centers=2, lipschitz_margin=0.3, max_iter=10)
     assert clf.head_coef_.shape == (8, 1)
     assert clf.score(X, y) > 0.8
+
+
+def test_a_margin_too_large_gives_the_constant_head_at_once_and_warns():
+    # Every class column merged (W = 0) is the exact optimum: the head is
+    # certified without a CVXPY solve (which took minutes per epoch on a few
+    # hundred rows), the network predicts the class shares, and fit says so.
+    X, y = make_blobs(n_samples=200, centers=3, random_state=0)
+    clf = ConstrainedMLPClassifier((8,), layer_constraints=SpectralBall(1.0),
+                                   lipschitz_margin=50.0, max_iter=5, random_state=0)
+    with pytest.warns(UserWarning, match="lipschitz_margin=50.0 merges every class") as seen:
+        clf.fit(X, y)
+    merged = [w for w in seen if "merges every class" in str(w.message)]
+    assert len(merged) == 1 and merged[0].filename == __file__  # (points at the caller)
+    assert not np.any(clf.head_coef_)
+    assert {r["head"]["duals"]["norm"] for r in clf.dual_history_} == {0.0}
+    shares = np.bincount(y) / len(y)
+    np.testing.assert_allclose(clf.predict_proba(X), np.broadcast_to(shares, (200, 3)),
+                               atol=1e-12)
 
 
 @pytest.mark.parametrize(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import itertools
+import warnings
 from numbers import Integral, Real
 from typing import ClassVar
 
@@ -203,6 +204,15 @@ class _BaseConstrainedMLP(BaseEstimator):
             verbose=bool(self.verbose),
         )
         solution = result.head_solution
+        if str(getattr(solution, "method", "")).startswith("merged-margin"):
+            warnings.warn(
+                f"lipschitz_margin={self.lipschitz_margin!r} merges every class: the optimal "
+                "head is constant (head_coef_ = 0, the scores are the log class shares), so "
+                "the hidden layers get no gradient from it. Certified margins this large "
+                "are out of reach of these features; lower lipschitz_margin.",
+                UserWarning,
+                stacklevel=5,  # _fit_network <- fit <- thread limit <- _fit_context <- caller
+            )
         self.coefs_ = result.coefs
         self.intercepts_ = result.intercepts
         self.head_coef_ = np.asarray(solution.coef, dtype=float).copy()
@@ -381,8 +391,9 @@ class ConstrainedMLPClassifier(ScoresClassifierMixin, _BaseConstrainedMLP):
         A sample with zero margin loss is certified at radius ``ε`` (see
         :meth:`certified_radius`). Larger ``ε`` trades clean accuracy for
         certified accuracy at radii near ``ε``; too large an ``ε`` collapses
-        the head (all columns equal). Needs ``head_loss="log_loss"`` and every
-        hidden layer in a set with a known spectral bound (a
+        the head (all columns equal: the constant head of the class shares,
+        recognised at once with an exact certificate; ``fit`` warns). Needs
+        ``head_loss="log_loss"`` and every hidden layer in a set with a known spectral bound (a
         :class:`~cvxdual.sets.SpectralBall`; an ``L2Ball``, ``NuclearBall``,
         ``L1Ball``, ``MaxNorm``, ``LinfBall`` or an ``Intersection`` holding
         one also bound it, more loosely). 0 trains the plain head.
