@@ -223,19 +223,65 @@ def test_the_merged_answer_starts_at_the_critical_margin(loss):
     assert below.objective < merged - 1e-9
 
 
-def test_a_partial_merge_falls_back_to_cvxpy():
+def _shared_rows():
     # Classes 0 and 1 share their rows: their columns coincide at the optimum
-    # (a kink of the margin) while class 2's does not. Neither the fast solver
-    # nor the merged answer certifies that: "fast" raises, "auto" solves CVXPY.
+    # (a kink of the margin) while class 2's does not.
     rng = np.random.default_rng(10)
     shared, other = rng.normal(size=(20, 4)), rng.normal(size=(20, 4)) + np.array([2.5, 0, 0, 0])
-    Phi, y = np.vstack([shared, shared, other]), np.repeat([0, 1, 2], 20)
+    return np.vstack([shared, shared, other]), np.repeat([0, 1, 2], 20)
+
+
+@pytest.mark.parametrize(("margin", "radius"), [(0.3, 3.0), (1.0, 3.0), (0.3, None)])
+def test_a_partial_merge_is_solved_on_its_clusters_and_certified(margin, radius, solver):
+    # The smooth solver stops at the kink; the clusters it shows are solved as
+    # shared columns and each cluster's split certificate is checked.
+    Phi, y = _shared_rows()
+    constraint = None if radius is None else L2Ball(radius)
+    fast = LipschitzMarginHead("multinomial", margin, constraint, solver="fast").solve(Phi, y)
+    exact = LipschitzMarginHead("multinomial", margin, constraint, solver=solver).solve(Phi, y)
+    assert fast.method == "clustered-margin" + ("" if radius is None else "-l2")
+    assert np.array_equal(fast.coef[:, 0], fast.coef[:, 1])
+    assert np.linalg.norm(fast.coef[:, 0] - fast.coef[:, 2]) > 0.1
+    assert fast.objective == pytest.approx(
+        _objective("multinomial", margin, Phi, y, fast.coef, fast.intercept), abs=1e-12)
+    assert fast.objective == pytest.approx(exact.objective, abs=1e-7)
+    np.testing.assert_allclose(fast.sample_duals, exact.sample_duals, atol=1e-6)
+    np.testing.assert_allclose(_centred(fast.coef), _centred(exact.coef), atol=5e-5)
+    if radius is not None:
+        assert fast.duals["norm"] == pytest.approx(exact.duals["norm"], abs=1e-6)
+        assert fast.duals["norm"] >= 0
+
+
+def test_an_uncertified_kink_falls_back_to_cvxpy(monkeypatch):
+    # Without the kink solvers the smooth solver cannot certify a partial
+    # merge: "fast" raises, "auto" solves the CVXPY problem.
+    import cvxdual.heads._margin as margin_module
+
+    monkeypatch.setattr(margin_module, "_clustered_solution", lambda *args: None)
+    Phi, y = _shared_rows()
     solution = LipschitzMarginHead("multinomial", 0.3, L2Ball(3.0)).solve(Phi, y)
     assert solution.method == "cvxpy"
     assert np.linalg.norm(solution.coef[:, 0] - solution.coef[:, 1]) < 1e-6
-    assert np.linalg.norm(solution.coef[:, 0] - solution.coef[:, 2]) > 1.0
     with pytest.raises(SolverError, match="could not certify"):
         LipschitzMarginHead("multinomial", 0.3, L2Ball(3.0), solver="fast").solve(Phi, y)
+
+
+def test_a_wrong_cluster_is_not_certified():
+    # Columns that the optimum keeps apart, handed over as one cluster: the
+    # reduced problem solves, but the split certificate must fail.
+    from cvxdual.heads._margin import _LBFGS_CONFIG, _MarginObjective
+    from cvxdual.heads._margin_kinks import _clustered_solution
+
+    Phi, y = _data("multinomial", seed=11)
+    right = LipschitzMarginHead("multinomial", 0.3, L2Ball(1.0)).solve(Phi, y)
+    assert right.method == "lbfgs-margin-l2"
+    W0 = right.coef.copy()
+    W0[:, 1] = W0[:, 0]  # classes 0 and 1 forced together
+    Y = np.eye(3)[y]
+    w = np.full(len(y), 1.0 / len(y))
+    f = _MarginObjective("multinomial", 0.3, Phi, Y, w, True)
+    assert _clustered_solution(f, f, np.zeros(Phi.shape[1]), W0, right.intercept, 1.0, True,
+                               _LBFGS_CONFIG) is None
 
 
 def test_no_merged_answer_for_an_absent_class():

@@ -30,8 +30,11 @@ result is returned only if it satisfies the KKT conditions to a relative
 A margin too large for the features merges every column at the optimum
 (``W = 0``: the constant head of the class shares), where the objective is
 not differentiable; that answer is recognised first, with an exact
-certificate (:func:`_merged_solution`), instead of a slow CVXPY solve. A
-partial merge (some columns equal, not all) still goes to CVXPY.
+certificate (:func:`~cvxdual.heads._margin_kinks._merged_solution`), instead of
+a slow CVXPY solve; a partial merge (clusters of equal columns) that the
+smooth solver runs into is solved with each cluster's columns shared and
+certified the same way (:func:`~cvxdual.heads._margin_kinks._clustered_solution`).
+CVXPY remains for what neither certifies.
 """
 
 from __future__ import annotations
@@ -51,6 +54,7 @@ from ..sets import L2Ball
 from ._checks import _SOLVER_WORDS, _check_constraint, _check_loss, _check_solver
 from ._config import _DEFAULT_CONFIG
 from ._l2 import _lbfgs
+from ._margin_kinks import _clustered_solution, _merged_solution
 from ._solution import HeadSolution, _cvxpy_solution
 
 __all__ = ["LipschitzMarginHead"]
@@ -68,11 +72,6 @@ _CLARABEL_RETRIES = (
     {"tol_gap_abs": 1e-8, "tol_gap_rel": 1e-8, "tol_feas": 1e-9, "tol_ktratio": 1e-6,
      "presolve_enable": False},
 )
-# The merged answer W = 0 is returned when its certificate holds with this relative
-# slack (closer to the edge, the fast solver or CVXPY decides).
-_MERGED_SLACK = 1e-8
-# Rounds of reweighted electric flows tried for the merged answer's certificate.
-_FLOW_MAX_ITER = 200
 # Columns closer than this (relative to the largest) make the objective
 # non-smooth at the solution: the fast solver then defers to CVXPY.
 _KINK_RTOL = 1e-6
@@ -174,109 +173,6 @@ class _Compiled:
         used = _solve(self.problem, solver, what)
         n_iter = int(getattr(self.problem.solver_stats, "num_iters", None) or 1)
         return _cvxpy_solution(self, used, n_iter=n_iter)
-
-
-def _merged_solution(multinomial, c, Phi, Y, w, fit_intercept, constrained):
-    """The answer ``W = 0`` (every class column merged) when it is certified optimal, or None.
-
-    A margin too large for the features makes the trivial head optimal: every
-    column equal (``W = 0`` the least-norm choice, inside any ball) and ``b``
-    the log of the class shares. There the objective is not differentiable,
-    so the fast solver cannot certify it, and CVXPY takes minutes on a few
-    hundred rows. The certificate is exact: the objective's directional
-    derivative at ``W = 0`` (``b`` optimal) is ``⟨G, D⟩ + Σ_{k<j} κ_kj
-    ‖D_k − D_j‖`` with ``G = Φᵀν`` the plain log-loss gradient and ``κ_kj = c
-    (π_k p_j + π_j p_k)`` (``π`` the class shares, ``p`` the softmax of
-    ``b``), non-negative for every ``D`` iff ``−G`` is the divergence of a
-    flow with ``‖F_kj‖ <= κ_kj`` on the class pairs (:func:`_flow_within`
-    looks for one, with a relative slack of :data:`_MERGED_SLACK`); binary:
-    ``‖Φᵀν‖ <= c Σ_i w_i σ_i``. The margins are all zero there, so the sample
-    duals are the plain log-loss's, ``ν_i = w_i (p − y_i)`` (binary ``−s_i w_i
-    σ_i``), and the ball's dual is 0.
-    """
-    if c <= 0:
-        return None
-    K = Y.shape[1]
-    if multinomial:
-        pi = w @ Y
-        if fit_intercept:
-            if not np.all(pi > 0):
-                return None  # (b_j = log 0 for an absent class: no minimiser)
-            b = np.log(pi)
-            b -= b.mean()
-        else:
-            b = np.zeros(K)
-        p = np.exp(b - b.max())
-        p /= p.sum()
-        nu = w[:, None] * (p - Y)
-        G = Phi.T @ nu
-        kappa = c * (np.outer(pi, p) + np.outer(p, pi))
-        np.fill_diagonal(kappa, 0.0)
-        if not _flow_within(G, kappa):
-            return None
-        value = float(w @ (np.log(np.exp(b - b.max()).sum()) + b.max() - Y @ b))
-    else:
-        s = Y[:, 0]
-        if fit_intercept:
-            share = float(w[s > 0].sum())
-            if not 0 < share < 1:
-                return None
-            b = np.array([np.log(share / (1.0 - share))])
-        else:
-            b = np.zeros(1)
-        m = -s * b[0]
-        sigma = w * expit(m)
-        nu = (-s * sigma)[:, None]
-        if not float(np.linalg.norm(Phi.T @ nu[:, 0])) <= (1.0 - _MERGED_SLACK) * c * float(
-            sigma.sum()
-        ):
-            return None
-        value = float(w @ np.logaddexp(0.0, m))
-    return HeadSolution(
-        coef=np.zeros((Phi.shape[1], K)),
-        intercept=b,
-        objective=value,
-        duals={"norm": 0.0} if constrained else {},
-        sample_duals=nu,
-        status="optimal",
-        method="merged-margin" + ("-l2" if constrained else ""),
-        n_iter=0,
-    )
-
-
-def _flow_within(G, kappa) -> bool:
-    """Whether ``−G`` is the divergence of a flow with ``‖F_kj‖ <= (1 − slack) κ_kj``.
-
-    Iteratively reweighted electric flows: with conductances ``g`` (first
-    ``κ``), potentials ``X L_g = −G`` give the flow ``F_kj = g_kj (x_k − x_j)``,
-    whose divergence is ``−G`` exactly (to the rounding of a ``K × K``
-    solve); each pair's conductance is then divided by its congestion ``‖F_kj‖
-    / κ_kj``, which drives the largest congestion down to its minimum ``t*``.
-    Answers True once a flow is within the capacities, False once the
-    potentials prove ``t* > 1`` (``t* >= ⟨−G, X⟩ / Σ κ_kj ‖x_k − x_j‖`` for
-    any ``X``: weak duality) or after :data:`_FLOW_MAX_ITER` rounds.
-    """
-    K = kappa.shape[0]
-    pairs = kappa > 0
-    if not np.any(pairs):
-        return False
-    g = kappa.copy()
-    for _ in range(_FLOW_MAX_ITER):
-        laplacian = np.diag(g.sum(axis=1)) - g
-        # (+ 11ᵀ/K: invertible on a connected graph, the same X for G ⊥ 1)
-        try:
-            X = -np.linalg.solve(laplacian + 1.0 / K, G.T).T
-        except np.linalg.LinAlgError:
-            return False
-        gaps = np.linalg.norm(X[:, :, None] - X[:, None, :], axis=0)  # ‖x_k − x_j‖
-        congestion = np.where(pairs, g * gaps / np.where(pairs, kappa, 1.0), 0.0)
-        if congestion.max() <= 1.0 - _MERGED_SLACK:
-            return True
-        # (each pair twice in the sums: the factor cancels)
-        if -float(np.sum(G * X)) > 0.5 * float(np.sum(kappa * gaps)):
-            return False
-        g = np.where(pairs, g / np.maximum(congestion, 1e-3), 0.0)
-    return False
 
 
 class _MarginObjective:
@@ -586,8 +482,9 @@ class LipschitzMarginHead:
             Wx, bx = f.split(x)
             bx = bx - mean @ Wx
             value, gW, gb, nu, smooth = original.evaluate(Wx, bx)
-            if not smooth:
-                return None
+            if not smooth:  # at a kink: clusters of equal columns?
+                return _clustered_solution(original, f, mean, Wx, f.split(x)[1], radius,
+                                           self.fit_intercept, _LBFGS_CONFIG)
             lam = 0.0
             if binding:
                 lam = -float(np.sum(gW * Wx)) / radius
