@@ -330,3 +330,17 @@ def test_invalid_data():
         head.solve(np.eye(2), [0, 1], sample_weight=[-1.0, 1.0])
     with pytest.raises(ValueError, match="samples"):
         head.solve(np.eye(2), [0, 1, 1])
+
+
+@pytest.mark.parametrize(("demand", "feasible"), [(1.0, True), (1.005, True), (1.02, False)])
+def test_the_flow_certificate_finds_a_flow_or_proves_there_is_none(demand, feasible):
+    # Three classes, pair capacities 1 (0-1, 1-2) and 0.01 (0-2): a demand from
+    # 0 to 2 is feasible up to 1.01. The electric flow alone sends 2 % of it
+    # over the thin pair (twice its capacity); the reweighting moves it off.
+    from cvxdual.heads._margin_kinks import _flow_within
+
+    kappa = np.array([[0.0, 1.0, 0.01], [1.0, 0.0, 1.0], [0.01, 1.0, 0.0]])
+    direction = np.array([0.6, 0.8])
+    G = np.outer(direction, [demand, 0.0, -demand])  # (d, K): −G is the divergence
+    assert _flow_within(G, kappa) is feasible
+    assert _flow_within(-G, kappa) is feasible  # (the other way round)

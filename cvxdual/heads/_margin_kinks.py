@@ -132,6 +132,7 @@ def _flow_within(G, kappa) -> bool:
         if -float(np.sum(G * X)) > 0.5 * float(np.sum(kappa * gaps)):
             return False
         g = np.where(pairs, g / np.maximum(congestion, 1e-3), 0.0)
+        g /= g.max()  # (the flow does not depend on the conductances' scale)
     return False
 
 
