@@ -174,6 +174,8 @@ def _clustered_solution(original, centred, mean, W0, b0, radius, fit_intercept, 
     every cluster's split certificate holds (module docstring): then it
     satisfies the full problem's KKT conditions to that accuracy.
     """
+    if not original.multinomial or W0.shape[1] < 3:
+        return None  # (a partial merge needs three classes; binary heads have one column)
     # (the minimum-norm member of the gauge: the loss does not change when one
     # vector is added to every column)
     W0 = W0 - W0.mean(axis=1, keepdims=True)
