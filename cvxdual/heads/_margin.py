@@ -363,7 +363,9 @@ class LipschitzMarginHead:
             ``duals`` holds the constraint's duals, ``sample_duals`` the dual
             ``ν`` of the scores constraint; ``method`` is ``"lbfgs-margin"``,
             ``"lbfgs-margin-l2"``, ``"merged-margin"`` / ``"merged-margin-l2"`` (the
-            margin merges every class: ``W = 0``, certified) or ``"cvxpy"``.
+            margin merges every class: ``W = 0``, certified),
+            ``"clustered-margin"`` / ``"clustered-margin-l2"`` (it merges some
+            classes: solved on the shared columns, certified) or ``"cvxpy"``.
         """
         Phi, Y, weights = self._validate(features, y, sample_weight)
         n, d = Phi.shape
