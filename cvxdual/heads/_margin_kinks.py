@@ -172,17 +172,36 @@ def _clustered_solution(original, centred, mean, W0, b0, radius, fit_intercept, 
     if the reduced problem's KKT residual is at most ``kkt_rtol`` (relative,
     as for every fast solve) with ``λ >= 0``, the clusters are apart, and
     every cluster's split certificate holds (module docstring): then it
-    satisfies the full problem's KKT conditions to that accuracy.
+    satisfies the full problem's KKT conditions to that accuracy. Clusters
+    that the reduced solve brings together are read again from there (the
+    smooth solver may stop where only some of the merging columns have met).
     """
     if not original.multinomial or W0.shape[1] < 3:
         return None  # (a partial merge needs three classes; binary heads have one column)
-    # (the minimum-norm member of the gauge: the loss does not change when one
-    # vector is added to every column)
-    W0 = W0 - W0.mean(axis=1, keepdims=True)
-    found = _clusters(W0)
-    if found is None:
-        return None
-    labels, m = found
+    tried = set()
+    for _ in range(W0.shape[1]):
+        # (the minimum-norm member of the gauge: the loss does not change when one
+        # vector is added to every column)
+        W0 = W0 - W0.mean(axis=1, keepdims=True)
+        found = _clusters(W0)
+        if found is None or tuple(found[0]) in tried:
+            return None
+        tried.add(tuple(found[0]))
+        solution, moved = _on_clusters(original, centred, mean, W0, b0, *found, radius,
+                                       fit_intercept, config)
+        if moved is None:
+            return solution
+        # clusters that ran into each other: read them again from there
+        W0, b0 = moved
+    return None
+
+
+def _on_clusters(original, centred, mean, W0, b0, labels, m, radius, fit_intercept, config):
+    """:func:`_clustered_solution` for given clusters: ``(solution or None, moved)``.
+
+    ``moved`` is ``(W, b)`` (``b`` for the centred features) when the reduced
+    solve brought two clusters together, else None.
+    """
     d, K = W0.shape
     S = np.eye(m)[labels]
     sizes = S.sum(axis=0)
@@ -232,19 +251,19 @@ def _clustered_solution(original, centred, mean, W0, b0, radius, fit_intercept, 
         elif radius is None or float(np.linalg.norm(W)) <= radius:
             break
         if switched:
-            return None
+            return None, None
         mode["binding"] = not mode["binding"]
-    b = b - mean @ W
     # the clusters apart (the reduced objective smooth there)
     centres = U / np.sqrt(sizes)
     gaps = np.linalg.norm(centres[:, :, None] - centres[:, None, :], axis=0)
     if not np.all(gaps[~np.eye(m, dtype=bool)] > _CLUSTER_RTOL * float(gaps.max())):
-        return None
+        return None, (W, b)
+    b = b - mean @ W
     H = gW + (lam / radius) * W if radius is not None else gW
     scale = float(np.abs(original.Phi).max()) * float(np.abs(nu).sum()) + lam + 1e-300
     residual = max(float(np.linalg.norm(H @ M)), float(np.linalg.norm(gb)))
     if not residual <= config.kkt_rtol * scale:
-        return None
+        return None, None
     # each cluster's split certificate, on H without its mean column (that part
     # is the reduced stationarity residual, bounded above)
     wP = nu + original.w[:, None] * original.Y
@@ -259,10 +278,10 @@ def _clustered_solution(original, centred, mean, W0, b0, radius, fit_intercept, 
         k_a = kappa[np.ix_(members, members)].copy()
         np.fill_diagonal(k_a, 0.0)
         if not _flow_within(Ha, k_a):
-            return None
+            return None, None
     if fit_intercept:
         b = b - b.mean()
-    return HeadSolution(
+    solution = HeadSolution(
         coef=W,
         intercept=b,
         objective=value,
@@ -272,3 +291,4 @@ def _clustered_solution(original, centred, mean, W0, b0, radius, fit_intercept, 
         method="clustered-margin" + ("" if radius is None else "-l2"),
         n_iter=n_iter,
     )
+    return solution, None
