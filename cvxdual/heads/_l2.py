@@ -335,6 +335,17 @@ def _lbfgs(fun, x0, tol, config: _HeadConfig, done=None):
     return result.x, int(result.nit)
 
 
+def _sphere_gradient(g, V, radius):
+    """The gradient in ``V`` of ``f(r V / ‖V‖)``, given ``g = ∇f`` there (any shape).
+
+    ``(r / ‖V‖) (g − u ⟨u, g⟩)`` with ``u = V / ‖V‖``: the tangential part of ``g``,
+    scaled. The L-BFGS runs on a sphere minimise through it.
+    """
+    norm = float(np.linalg.norm(V))
+    u = V / norm
+    return (radius / norm) * (g - u * float(np.vdot(u, g)))
+
+
 def _solve_l2_sphere(smooth: _Smooth, radius, theta, tol, config: _HeadConfig, goal=None,
                      free_first=False, accept=None):
     """Solve the L2-ball problem on its boundary by L-BFGS; return ``(θ, λ, n_iter)`` or None.
@@ -394,8 +405,7 @@ def _solve_l2_sphere(smooth: _Smooth, radius, theta, tol, config: _HeadConfig, g
         t[mask] = radius * u
         val, grad, _, _ = smooth.value_grad(t)
         grad = grad.copy()
-        gW = grad[mask]
-        grad[mask] = (radius / nv) * (gW - u * float(u @ gW))
+        grad[mask] = _sphere_gradient(grad[mask], V, radius)
         return val, grad
 
     def kkt(x):

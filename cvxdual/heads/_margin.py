@@ -53,7 +53,7 @@ from ..exceptions import SolverError
 from ..sets import L2Ball
 from ._checks import _SOLVER_WORDS, _check_constraint, _check_loss, _check_solver
 from ._config import _DEFAULT_CONFIG
-from ._l2 import _lbfgs
+from ._l2 import _lbfgs, _sphere_gradient
 from ._margin_kinks import _clustered_solution, _merged_solution
 from ._solution import HeadSolution, _cvxpy_solution
 
@@ -448,12 +448,9 @@ class LipschitzMarginHead:
             return value, pack(gW, gb)
 
         def sphere(x):
-            V = x[:nW]
-            nv = float(np.linalg.norm(V))
-            U = V / nv
-            value, gW, gb, _, _ = f.evaluate(radius * U.reshape(d, K), f.split(x)[1])
-            g = gW.ravel()
-            return value, pack(((radius / nv) * (g - U * float(U @ g))).reshape(d, K), gb)
+            V = x[:nW].reshape(d, K)
+            value, gW, gb, _, _ = f.evaluate(radius * V / np.linalg.norm(V), f.split(x)[1])
+            return value, pack(_sphere_gradient(gW, V, radius), gb)
 
         def to_sphere(x):
             x = x.copy()

@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import expit
 
-from ._l2 import _lbfgs
+from ._l2 import _lbfgs, _sphere_gradient
 from ._solution import HeadSolution
 
 # A certificate's flow must be within the capacities by this relative slack
@@ -207,7 +207,7 @@ def _on_clusters(original, centred, mean, W0, b0, labels, m, radius, fit_interce
     sizes = S.sum(axis=0)
     M = S / np.sqrt(sizes)
     U = (W0 @ S) / np.sqrt(sizes)  # each cluster's mean column, times √n_a
-    mode = {"binding": radius is not None and float(np.linalg.norm(W0)) >= radius * (1 - 1e-6)}
+    binding = radius is not None and float(np.linalg.norm(W0)) >= radius * (1 - 1e-6)
     nU = d * m
 
     def unpack(x):
@@ -217,17 +217,13 @@ def _on_clusters(original, centred, mean, W0, b0, labels, m, radius, fit_interce
         return np.concatenate([U.ravel(), b]) if fit_intercept else U.ravel()
 
     def on_sphere(U):
-        return radius * U / float(np.linalg.norm(U)) if mode["binding"] else U
+        return radius * U / float(np.linalg.norm(U)) if binding else U
 
-    def reduced(x):
+    def reduced(x):  # (reads ``binding`` when called: the loop below may switch it)
         U, b = unpack(x)
         value, gW, gb, _, _ = centred.evaluate(on_sphere(U) @ M.T, b)
         g = gW @ M
-        if mode["binding"]:
-            norm = float(np.linalg.norm(U))
-            direction = U / norm
-            g = (radius / norm) * (g - direction * float(np.sum(direction * g)))
-        return value, pack(g, gb)
+        return value, pack(_sphere_gradient(g, U, radius) if binding else g, gb)
 
     nu = original.evaluate(W0, b0 - mean @ W0)[3]
     scale = float(np.abs(original.Phi).max()) * float(np.abs(nu).sum())
@@ -235,7 +231,7 @@ def _on_clusters(original, centred, mean, W0, b0, labels, m, radius, fit_interce
     # on the sphere or inside the ball, switching once when the first answer says
     # so (as the smooth solver): λ < 0 on the sphere, or an answer outside the ball
     for switched in (False, True):
-        start = U / float(np.linalg.norm(U)) if mode["binding"] else U
+        start = U / float(np.linalg.norm(U)) if binding else U
         x = pack(start, b)
         x, it = _lbfgs(reduced, x, config.kkt_rtol * scale / np.sqrt(x.size), config)
         n_iter += it
@@ -244,7 +240,7 @@ def _on_clusters(original, centred, mean, W0, b0, labels, m, radius, fit_interce
         W = U @ M.T
         value, gW, gb, nu, _ = original.evaluate(W, b - mean @ W)
         lam = 0.0
-        if mode["binding"]:
+        if binding:
             lam = -float(np.sum((gW @ M) * U)) / radius
             if lam >= 0:
                 break
@@ -252,7 +248,7 @@ def _on_clusters(original, centred, mean, W0, b0, labels, m, radius, fit_interce
             break
         if switched:
             return None, None
-        mode["binding"] = not mode["binding"]
+        binding = not binding
     # the clusters apart (the reduced objective smooth there)
     centres = U / np.sqrt(sizes)
     gaps = np.linalg.norm(centres[:, :, None] - centres[:, None, :], axis=0)
