@@ -171,13 +171,14 @@ def _solve_large_l2(smooth: _Smooth, radius, theta, tol, max_iter, chord_ok, con
             return None
         theta, lam, more = result
         it += more
-    elif finish and lam > 0:
+    if (finish or (polish and chord_ok)) and lam > 0:
         residual = _kkt_point(smooth, radius, theta, lam / radius)[-1]
         if residual > config.kkt_rtol:
-            # Too large for the Newton polish, and L-BFGS stopped short of the KKT
-            # residual every fast solve reaches: chord steps from the Hessian at its
-            # point finish the solve, and the next warm-started solve reuses that
-            # matrix.
+            # L-BFGS stopped short of the KKT residual every fast solve reaches (too
+            # large a problem for the Newton polish, or the polish failed, and
+            # L-BFGS's line searches stall on values equal to rounding): chord
+            # steps from the Hessian at its point finish the solve, and the next
+            # warm-started solve reuses that matrix.
             chord = _solve_l2_chord(smooth, radius, theta, lam / radius, None, tol, config)
             if chord is not None:
                 return _FastResult(

@@ -15,6 +15,10 @@ import scipy.linalg.blas
 from .._linalg import _frobenius
 from ..losses import Loss, _row_max, _softmax
 
+# Scores at most this large in magnitude are exponentiated without a shift: exp(±300)
+# is far inside the float range, and so are sums of their exponentials.
+_EXP_SAFE = 300.0
+
 
 class _Smooth:
     """``f(Θ) = Σ_i w_i ℓ(a_i Θ, y_i)`` with ``Θ`` (p1, K) = [W; b] and ``a_i = [φ_i, 1]``.
@@ -154,10 +158,18 @@ class _Smooth:
         last = self._last
         if last is not None and np.array_equal(theta, last[0]):
             result = last[1]
-            if result[0] is None and need_value:  # (the loss's own value at the cached z)
-                value = float(self.w @ self.loss.per_sample(result[3], self.Y))
+            if result[0] is None and need_value:  # (the value at the cached z)
+                total, top = last[2] if last[2] is not None else (None, None)
+                if total is not None and (top is None or np.all(np.isfinite(top))):
+                    # each row's log Σ exp z − z_y from the kept row sums: no exponentials
+                    per_row = np.log(total) - np.einsum("ij,ij->i", self.Y, result[3])
+                    if top is not None:
+                        per_row += top
+                    value = float(self.w @ per_row)
+                else:
+                    value = float(self.w @ self.loss.per_sample(result[3], self.Y))
                 result = (value, *result[1:])
-                self._last = (last[0], result)
+                self._last = (last[0], result, None)
             return result
         self.n_eval += 1
         z = self.scores(theta)
@@ -165,21 +177,35 @@ class _Smooth:
         if self.multinomial:
             # The multinomial loss inline (as cvxdual.losses, fewer passes; row sums
             # as a product): the chord iterations spend most of their time here.
-            top = _row_max(z)
-            G = z - top[:, None]
-            np.exp(G, out=G)
+            # Scores within ±_EXP_SAFE need no shift by the row maxima: their
+            # exponentials neither overflow nor underflow, and the softmax is as
+            # accurate either way (two reductions instead of a row-wise maximum
+            # and an n × K subtraction).
+            flat = z.T if z.flags.f_contiguous else z  # (contiguous: fast reductions)
+            if -_EXP_SAFE <= float(flat.min()) and float(flat.max()) <= _EXP_SAFE:
+                top = None
+                G = np.exp(z)
+            else:  # (NaN comes here too, and stays NaN)
+                top = _row_max(z)
+                G = z - top[:, None]
+                np.exp(G, out=G)
             total = G @ np.ones(self.K)
             if need_value:
-                value = float(self.w @ (np.log(total) + top)) - float(np.vdot(self._wy, z))
+                value = float(self.w @ np.log(total)) - float(np.vdot(self._wy, z))
+                if top is not None:
+                    value += float(self.w @ top)
             G *= (self.w / total)[:, None]
             G -= self._wy
+            # (the row sums and maxima, for the value if it is asked for at this point)
+            sums = None if need_value else (total, top)
         else:
             values, G = self.loss.per_sample_and_gradient(z, self.Y)
             G *= self.w[:, None]
             value = float(self.w @ values)
+            sums = None
         grad = (G.T @ self.A).ravel()  # (K, p1) in C order: Θ's gradient, class-major
         result = (value, grad, G, z)
-        self._last = (np.array(theta, dtype=float, copy=True), result)
+        self._last = (np.array(theta, dtype=float, copy=True), result, sums)
         return result
 
     def hessp(self, z, v) -> np.ndarray:
