@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from heads_support import FAST_LOSSES, problem
 
-from cvxdual.heads._objective import _power_of_two_scale, _Smooth
+from cvxdual.heads._objective import _EXP_SAFE, _power_of_two_scale, _Smooth
 from cvxdual.losses import get_loss
 
 
@@ -56,6 +56,24 @@ def test_gradient_alone_then_the_value_at_the_same_point(loss):
     assert smooth.value_grad(moved)[0] == pytest.approx(reference.value_grad(moved)[0],
                                                         rel=1e-14)
     assert smooth.n_eval == 2
+
+
+@pytest.mark.parametrize("size", [1.0, 100.0, 2000.0])
+def test_multinomial_with_scores_beyond_the_unshifted_range(size):
+    # Scores within ±_EXP_SAFE are exponentiated as they are, larger ones after a
+    # shift by the row maxima: the same value, duals and value-from-row-sums.
+    smooth, theta = _smooth("multinomial", seed=58)
+    theta = size * theta
+    value, grad, G, z = smooth.value_grad(theta)
+    assert (np.abs(z).max() > _EXP_SAFE) == (size > 1000)
+    loss, Y, w = smooth.loss, smooth.Y, smooth.w
+    assert value == pytest.approx(float(w @ loss.per_sample(z, Y)), rel=1e-13)
+    np.testing.assert_allclose(G, w[:, None] * loss.gradient(z, Y), rtol=1e-12, atol=1e-300)
+    np.testing.assert_allclose(grad, (G.T @ smooth.A).ravel(), rtol=1e-13, atol=1e-300)
+    fresh, _ = _smooth("multinomial", seed=58)
+    fresh.gradient(theta)
+    assert fresh.value_grad(theta)[0] == pytest.approx(value, rel=1e-14)
+    assert fresh.n_eval == 1
 
 
 @pytest.mark.parametrize("loss", FAST_LOSSES)
