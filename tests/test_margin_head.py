@@ -132,6 +132,85 @@ def test_warm_start_and_compiled_once(solver):
     assert warm.objective == pytest.approx(fresh.objective, abs=1e-7)
 
 
+@pytest.mark.parametrize(("margin", "radius"), [(0.3, 1.0), (0.3, 50.0), (0.0, 1.0)])
+def test_warm_multiclass_solves_are_preconditioned_and_exact(margin, radius, solver):
+    # A training loop's solves: features drift, each solve warm-starts from the last
+    # (preconditioned L-BFGS, its factor reused while it stays good); each answer is
+    # the CVXPY definition's, binding or not.
+    Phi, y = _data("multinomial", n=80, d=6, K=4, seed=11)
+    rng = np.random.default_rng(11)
+    head = LipschitzMarginHead("multinomial", margin, L2Ball(radius))
+    reference = LipschitzMarginHead("multinomial", margin, L2Ball(radius), solver=solver)
+    warm = head.solve(Phi, y)
+    assert warm._curvature is None  # (a cold solve runs plain L-BFGS)
+    for _ in range(3):
+        Phi = Phi + 0.03 * rng.normal(size=Phi.shape)
+        fast = head.solve(Phi, y, warm_start=warm)
+        exact = reference.solve(Phi, y)
+        assert fast.method == "lbfgs-margin-l2" and fast._curvature is not None
+        assert fast.objective == pytest.approx(exact.objective, abs=1e-7)
+        assert fast.objective == pytest.approx(
+            _objective("multinomial", margin, Phi, y, fast.coef, fast.intercept), abs=1e-12
+        )
+        np.testing.assert_allclose(fast.sample_duals, exact.sample_duals, atol=1e-6)
+        assert fast.duals["norm"] == pytest.approx(exact.duals["norm"], abs=1e-6)
+        if exact.duals["norm"] > 1e-6:
+            np.testing.assert_allclose(fast.coef, exact.coef, atol=2e-5)
+            assert np.linalg.norm(fast.coef) == pytest.approx(radius, rel=1e-9)
+        else:
+            np.testing.assert_allclose(_centred(fast.coef), _centred(exact.coef), atol=2e-5)
+        warm = fast
+
+
+def test_without_a_preconditioner_the_plain_runs_certify(monkeypatch):
+    import cvxdual.heads._margin as margin_module
+
+    Phi, y = _data("multinomial", seed=12)
+    head = LipschitzMarginHead("multinomial", 0.3, L2Ball(1.0))
+    first = head.solve(Phi, y)
+    moved = Phi + 0.05 * np.random.default_rng(12).normal(size=Phi.shape)
+    preconditioned = head.solve(moved, y, warm_start=first)
+    monkeypatch.setattr(margin_module, "_preconditioner", lambda *args: None)
+    plain = head.solve(moved, y, warm_start=first)
+    assert plain._curvature is None and preconditioned._curvature is not None
+    assert plain.objective == pytest.approx(preconditioned.objective, abs=1e-9)
+    np.testing.assert_allclose(plain.coef, preconditioned.coef, atol=1e-6)
+
+
+@pytest.mark.parametrize("radius", [None, 2.0])
+def test_the_preconditioner_is_the_hessian_in_the_solver_coordinates(radius):
+    # Without a margin, L Lᵀ is the multinomial Hessian (+ μ on W, + the gauge term,
+    # which vanishes on directions centred over the classes), in the solver's order
+    # of coordinates and, with a radius, scaled to the sphere W = r V.
+    from cvxdual.heads._margin import _MarginObjective, _preconditioner
+
+    Phi, y = _data("multinomial", n=40, d=4, K=3, seed=13)
+    K, d, mu = 3, 4, 0.7
+    f = _MarginObjective("multinomial", 0.0, Phi, np.eye(K)[y], np.full(40, 1 / 40), True)
+    rng = np.random.default_rng(13)
+    W, b = rng.normal(size=(d, K)), rng.normal(size=K)
+    L, Linv, order = _preconditioner(f, W, b, radius, mu)
+    np.testing.assert_allclose(Linv @ L, np.eye(L.shape[0]), atol=1e-4)
+    x0 = np.concatenate([W.ravel(), b])
+
+    def gradient(x):
+        _, gW, gb, _, _ = f.evaluate(x[: d * K].reshape(d, K), x[d * K :])
+        return np.concatenate([gW.ravel(), gb])
+
+    scale = np.ones(x0.size)
+    if radius is not None:
+        scale[: d * K] = radius  # (derivatives in V, W = r V)
+    for _ in range(4):
+        v = rng.normal(size=(d + 1, K))
+        v -= v.mean(axis=1, keepdims=True)  # (centred over the classes: no gauge part)
+        v = np.concatenate([v[:d].ravel(), v[d]])
+        eps = 1e-6
+        Hv = (gradient(x0 + eps * scale * v) - gradient(x0 - eps * scale * v)) / (2 * eps)
+        expected = float((scale * v) @ Hv) + mu * float(np.sum((scale * v)[: d * K] ** 2))
+        u = L.T @ v[order]  # (v in the preconditioner's class-major rows)
+        assert float(u @ u) == pytest.approx(expected, rel=1e-4)
+
+
 def _critical_margin(Phi, y, weights, fit_intercept):
     """The smallest margin at which W = 0 is optimal, by its own CVXPY problem.
 

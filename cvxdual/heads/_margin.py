@@ -24,7 +24,11 @@ envelope gradient that trains the hidden layers) is unchanged.
 shape, with parameters for the data) and solves it with a fast exact solver
 where it can: the objective is smooth wherever the columns ``w_k`` are
 pairwise distinct (``w ≠ 0`` for binary targets), so L-BFGS minimises it
-(with an :class:`~cvxdual.sets.L2Ball`, on the sphere ``W = r V / ‖V‖``); the
+(with an :class:`~cvxdual.sets.L2Ball`, on the sphere ``W = r V / ‖V‖``); a
+warm-started multiclass solve (a training loop's) runs it preconditioned by a
+factored approximate Hessian (the multinomial Hessian at the margin-shifted
+scores and the pair terms' graph Laplacian), kept for the next solve while it
+stays good: tens of iterations instead of hundreds. The
 result is returned only if it satisfies the KKT conditions to a relative
 ``1e-7`` (``λ ≥ 0`` the dual of the ball), otherwise CVXPY solves the problem.
 A margin too large for the features merges every column at the optimum
@@ -45,6 +49,7 @@ import numbers
 
 import cvxpy as cp
 import numpy as np
+import scipy.linalg
 from scipy.special import expit
 
 from .. import _solvers
@@ -55,6 +60,7 @@ from ._checks import _SOLVER_WORDS, _check_constraint, _check_loss, _check_solve
 from ._config import _DEFAULT_CONFIG
 from ._l2 import _lbfgs, _sphere_gradient
 from ._margin_kinks import _clustered_solution, _merged_solution
+from ._objective import _multinomial_hessian
 from ._solution import HeadSolution, _cvxpy_solution
 
 __all__ = ["LipschitzMarginHead"]
@@ -65,6 +71,19 @@ _LOSSES = ("logistic", "multinomial")
 # The heads' L-BFGS with more correction pairs and fewer iterations per run.
 _LBFGS_CONFIG = dataclasses.replace(_DEFAULT_CONFIG, lbfgs_memory=30, lbfgs_max_iter=5_000)
 _LBFGS_RESTARTS = 4  # runs from the last iterate (fresh memory) before giving up
+# Warm-started multiclass solves first run L-BFGS preconditioned by an approximate
+# Hessian (see _preconditioner): up to _PRE_RUNS runs of at most _PRE_MAX_ITER
+# iterations each, every one from a preconditioner built at its own start except
+# the first, which reuses the warm start's while that one's run took at most
+# _PRE_STALE iterations; then the plain runs above. On the digits network's heads
+# (1,257 rows, 64 features, 10 classes) 20-45 iterations per solve instead of 300-390.
+_PRE_RUNS = 4
+_PRE_MAX_ITER = 60
+_PRE_STALE = 40
+# Stopping tolerance of the preconditioned runs, relative to the plain runs' (their
+# gradient is L⁻¹∇f): the KKT test after each run certifies the answer either way.
+_PRE_GTOL = 0.1
+_PRE_CONFIG = dataclasses.replace(_LBFGS_CONFIG, lbfgs_max_iter=_PRE_MAX_ITER)
 # Clarabel settings tried when its standard ones stop at "AlmostSolved".
 _CLARABEL_RETRIES = (
     {"tol_gap_abs": 1e-9, "tol_gap_rel": 1e-9, "tol_feas": 1e-9, "tol_ktratio": 1e-6,
@@ -231,6 +250,85 @@ class _MarginObjective:
             # Σ_kj Q_kj ∇‖w_k − w_j‖ = W (diag(A 1) − A), a graph Laplacian
             gW = gW + W @ (np.diag(A.sum(axis=1)) - A)
         return value, gW, nu.sum(axis=0), nu, smooth
+
+
+def _preconditioner(f: _MarginObjective, W, b, radius, mu):
+    """``(L, L⁻¹, order)`` for preconditioning L-BFGS on the multiclass margin objective, or None.
+
+    ``L Lᵀ`` approximates the Hessian of ``f`` at ``(W, b)``: the multinomial
+    Hessian at the margin-shifted scores, the graph Laplacian of the
+    pair-distance terms (their curvature without the projections off the pair
+    directions), the penalty ``μ`` on ``W`` and the multinomial gauge fixed as in
+    :meth:`~cvxdual.heads._objective._Smooth.hessian`, assembled and factored in
+    single precision; with a ``radius``, in the coordinates of the sphere
+    ``W = r V`` at ``‖V‖ = 1``. Its rows are class-major (``[w_k; b_k]`` for each
+    class ``k``): ``order`` lists the solver's coordinates (``vec W`` row-major,
+    then ``b``) in that order. L-BFGS then runs on ``y = Lᵀ x``; only its rate
+    depends on ``L``, its answers are certified as without.
+    """
+    d, K, n = f.d, f.K, f.Phi.shape[0]
+    p1 = d + 1 if f.fit_intercept else d
+    z = f.Phi @ W + b
+    diff = W[:, :, None] - W[:, None, :]
+    D = np.sqrt(np.einsum("dkj,dkj->kj", diff, diff))
+    u = z + f.c * (f.Y @ D)
+    P = np.exp(u - u.max(axis=1, keepdims=True))
+    P /= P.sum(axis=1, keepdims=True)
+    A = np.empty((n, p1), dtype=np.float32)
+    A[:, :d] = f.Phi
+    if f.fit_intercept:
+        A[:, d] = 1.0
+    H = _multinomial_hessian(A, f.w, P, np.float32)  # class-major blocks (k: [w_k; b_k])
+    blocks = H.reshape(K, p1, K, p1)
+    diagonals = np.einsum("kiki->ki", blocks)
+    gauge = np.maximum(diagonals.mean(axis=0), np.finfo(np.float32).tiny) / K
+    index = np.arange(p1)
+    blocks[:, index, :, index] += gauge[:, None, None]
+    coefs = np.arange(d)
+    if f.c > 0:
+        Q = f.c * (f.Y.T @ (f.w[:, None] * P))
+        Lap = np.divide(Q + Q.T, D, out=np.zeros((K, K)), where=D > 0)
+        np.fill_diagonal(Lap, 0.0)
+        Lap = np.diag(Lap.sum(axis=1)) - Lap
+        blocks[:, coefs, :, coefs] += Lap[None, :, :].astype(np.float32)
+    classes = np.arange(K)[:, None]
+    blocks[classes, coefs[None, :], classes, coefs[None, :]] += np.float32(mu)
+    if radius is not None:
+        scale = np.ones(p1, dtype=np.float32)
+        scale[:d] = radius
+        scale = np.tile(scale, K)
+        H *= scale[:, None] * scale[None, :]
+    L, info = scipy.linalg.lapack.spotrf(H, lower=1, clean=1)
+    if info != 0:
+        return None
+    Linv, info = scipy.linalg.lapack.strtri(L, lower=1)
+    if info != 0 or not np.all(np.isfinite(Linv)):
+        return None
+    # the solver's coordinate of each class-major row: W[i, k] is x[i K + k], b[k] x[d K + k]
+    order = np.arange(d)[None, :] * K + classes
+    if f.fit_intercept:
+        order = np.concatenate([order, d * K + classes], axis=1)
+    return L.astype(float), np.tril(Linv).astype(float), order.ravel()
+
+
+def _preconditioned_lbfgs(fun, x, pre, gtol, config):
+    """L-BFGS on ``fun`` in the coordinates ``y = Lᵀ x`` (:func:`_preconditioner`).
+
+    Returns ``(x, n_iter)``: the end point in the solver's coordinates.
+    """
+    L, Linv, order = pre
+
+    def unpack(y):
+        x = np.empty(y.size)
+        x[order] = Linv.T @ y
+        return x
+
+    def preconditioned(y):
+        value, grad = fun(unpack(y))
+        return value, Linv @ grad[order]
+
+    y, n_iter = _lbfgs(preconditioned, L.T @ x[order], gtol * _PRE_GTOL, config)
+    return unpack(y), n_iter
 
 
 class LipschitzMarginHead:
@@ -469,14 +567,38 @@ class LipschitzMarginHead:
             or getattr(warm_start, "duals", {}).get("norm", 0.0) > 0
             or warm_start is None
         )
-        for _ in range(_LBFGS_RESTARTS):
+        key = (d, K, self.fit_intercept, radius)
+        cached = getattr(warm_start, "_curvature", None)
+        keep = None
+        mu = 0.0
+        if radius is not None:
+            lam = float(getattr(warm_start, "duals", {}).get("norm", 0.0))
+            if not lam > 0:  # (no warm start: the multiplier of the start's projection)
+                Ws = W * (radius / np.linalg.norm(W))
+                lam = -float(np.sum(f.evaluate(Ws, b)[1] * Ws)) / radius
+            mu = max(lam, 0.0) / radius
+        for attempt in range(_PRE_RUNS + _LBFGS_RESTARTS):
+            fun = sphere if binding else free
             if binding:
                 x = x.copy()
                 x[:nW] /= np.linalg.norm(x[:nW])  # ‖V‖ = 1 keeps the sphere well scaled
-                x, it = _lbfgs(sphere, x, gtol, _LBFGS_CONFIG)
-                x = to_sphere(x)
+            pre, fresh = None, False
+            if f.multinomial and warm_start is not None and attempt < _PRE_RUNS:
+                if cached is not None and cached[0] == (key, binding):
+                    pre = cached[1]
+                else:
+                    Wp, bp = f.split(x)
+                    pre = _preconditioner(f, radius * Wp if binding else Wp, bp,
+                                          radius if binding else None, mu)
+                    fresh = True
+                cached = None  # (a restart builds its own, at its point)
+            if pre is not None:
+                x, it = _preconditioned_lbfgs(fun, x, pre, gtol, _PRE_CONFIG)
+                keep = ((key, binding), pre) if fresh or it <= _PRE_STALE else None
             else:
-                x, it = _lbfgs(free, x, gtol, _LBFGS_CONFIG)
+                x, it = _lbfgs(fun, x, gtol, _LBFGS_CONFIG)
+            if binding:
+                x = to_sphere(x)
             n_iter += it
             Wx, bx = f.split(x)
             bx = bx - mean @ Wx
@@ -490,6 +612,7 @@ class LipschitzMarginHead:
                 if lam < 0:  # the bound does not bind: minimise f itself
                     binding = False
                     continue
+                mu = lam / radius  # (for the next preconditioner)
                 gW = gW + (lam / radius) * Wx
             elif radius is not None and np.linalg.norm(Wx) > radius:
                 binding = True
@@ -499,7 +622,7 @@ class LipschitzMarginHead:
             if residual <= _DEFAULT_CONFIG.kkt_rtol * scale:
                 if f.multinomial and self.fit_intercept:
                     bx = bx - bx.mean()  # z is invariant to a common shift of b
-                return HeadSolution(
+                solution = HeadSolution(
                     coef=Wx.copy(),
                     intercept=bx.copy(),
                     objective=value,
@@ -509,5 +632,7 @@ class LipschitzMarginHead:
                     method="lbfgs-margin" + ("" if radius is None else "-l2"),
                     n_iter=n_iter,
                 )
+                solution._curvature = keep
+                return solution
         return None
 
