@@ -50,17 +50,19 @@ import numbers
 import cvxpy as cp
 import numpy as np
 import scipy.linalg
+import scipy.linalg.blas
 from scipy.special import expit
 
 from .. import _solvers
 from .._threads import limit_competing_blas
 from ..exceptions import SolverError
+from ..losses import _row_max
 from ..sets import L2Ball
 from ._checks import _SOLVER_WORDS, _check_constraint, _check_loss, _check_solver
 from ._config import _DEFAULT_CONFIG
 from ._l2 import _lbfgs, _sphere_gradient
 from ._margin_kinks import _clustered_solution, _merged_solution
-from ._objective import _multinomial_hessian
+from ._objective import _EXP_SAFE, _multinomial_hessian
 from ._solution import HeadSolution, _cvxpy_solution
 
 __all__ = ["LipschitzMarginHead"]
@@ -229,12 +231,19 @@ class _MarginObjective:
         D = np.sqrt(np.einsum("dkj,dkj->kj", diff, diff))
         u = z + self.c * (self.Y @ D)
         # log-sum-exp and softmax from one exponential (scipy's logsumexp costs
-        # more than the rest of the evaluation)
-        top = u.max(axis=1, keepdims=True)
-        P = np.exp(u - top)
-        total = P.sum(axis=1, keepdims=True)
-        P /= total
-        lse = np.log(total[:, 0]) + top[:, 0]
+        # more than the rest of the evaluation), shifted by the row maxima only
+        # where the scores could overflow (as the plain head's objective), the row
+        # sums as a product (NumPy's reductions along rows of K entries are slow)
+        if -_EXP_SAFE <= float(u.min()) and float(u.max()) <= _EXP_SAFE:
+            P = np.exp(u)
+            total = P @ np.ones(self.K)
+            lse = np.log(total)
+        else:  # (NaN too)
+            top = _row_max(u)
+            P = np.exp(u - top[:, None])
+            total = P @ np.ones(self.K)
+            lse = np.log(total) + top
+        P /= total[:, None]
         value = float(self.w @ (lse - np.einsum("ik,ik->i", self.Y, z)))
         nu = self.w[:, None] * (P - self.Y)
         gW = self.Phi.T @ nu
@@ -308,7 +317,8 @@ def _preconditioner(f: _MarginObjective, W, b, radius, mu):
     order = np.arange(d)[None, :] * K + classes
     if f.fit_intercept:
         order = np.concatenate([order, d * K + classes], axis=1)
-    return L.astype(float), np.tril(Linv).astype(float), order.ravel()
+    # (Fortran order: what BLAS's trmv reads without a copy)
+    return L.astype(float), np.asfortranarray(Linv, dtype=float), order.ravel()
 
 
 def _preconditioned_lbfgs(fun, x, pre, gtol, config):
@@ -317,15 +327,16 @@ def _preconditioned_lbfgs(fun, x, pre, gtol, config):
     Returns ``(x, n_iter)``: the end point in the solver's coordinates.
     """
     L, Linv, order = pre
+    trmv = scipy.linalg.blas.dtrmv  # (triangular: 5x faster than a product with the square)
 
     def unpack(y):
         x = np.empty(y.size)
-        x[order] = Linv.T @ y
+        x[order] = trmv(Linv, y, lower=1, trans=1)
         return x
 
     def preconditioned(y):
         value, grad = fun(unpack(y))
-        return value, Linv @ grad[order]
+        return value, trmv(Linv, grad[order], lower=1)
 
     y, n_iter = _lbfgs(preconditioned, L.T @ x[order], gtol * _PRE_GTOL, config)
     return unpack(y), n_iter
