@@ -177,6 +177,28 @@ def test_without_a_preconditioner_the_plain_runs_certify(monkeypatch):
     np.testing.assert_allclose(plain.coef, preconditioned.coef, atol=1e-6)
 
 
+@pytest.mark.parametrize("size", [1.0, 1000.0])
+def test_the_objective_with_scores_inside_and_beyond_the_unshifted_range(size):
+    from scipy.special import softmax
+
+    from cvxdual.heads._margin import _MarginObjective
+
+    Phi, y = _data("multinomial", n=30, d=4, K=3, seed=14)
+    rng = np.random.default_rng(14)
+    W, b = size * rng.normal(size=(4, 3)), rng.normal(size=3)
+    w = np.full(30, 1 / 30)
+    f = _MarginObjective("multinomial", 0.4, Phi, np.eye(3)[y], w, True)
+    value, _, gb, nu, smooth = f.evaluate(W, b)
+    assert smooth and value == pytest.approx(_objective("multinomial", 0.4, Phi, y, W, b),
+                                             rel=1e-12)
+    gaps = np.linalg.norm(W[:, y][:, :, None] - W[:, None, :], axis=0)
+    u = Phi @ W + b + 0.4 * gaps
+    assert (np.abs(u).max() > 300) == (size > 1)
+    np.testing.assert_allclose(nu, w[:, None] * (softmax(u, axis=1) - np.eye(3)[y]),
+                               rtol=1e-10, atol=1e-15)
+    np.testing.assert_allclose(gb, nu.sum(axis=0), atol=1e-15)
+
+
 @pytest.mark.parametrize("radius", [None, 2.0])
 def test_the_preconditioner_is_the_hessian_in_the_solver_coordinates(radius):
     # Without a margin, L Lᵀ is the multinomial Hessian (+ μ on W, + the gauge term,
