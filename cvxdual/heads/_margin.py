@@ -321,6 +321,29 @@ def _preconditioner(f: _MarginObjective, W, b, radius, mu):
     return L.astype(float), np.asfortranarray(Linv, dtype=float), order.ravel()
 
 
+def _preconditioned_run(fun, x, f: _MarginObjective, key, cached, mu, gtol):
+    """One L-BFGS run of a warm margin solve, preconditioned if a factor is at hand.
+
+    ``key`` is ``(d, K, fit_intercept, radius, binding)``: with ``binding`` the run is
+    on the sphere (``x`` holds ``V``, ``‖V‖ = 1``). ``cached`` is the warm start's
+    ``(key, factor)``; a factor that does not match is built at ``x``. Returns
+    ``(x, n_iter, kept)`` with ``kept`` the ``(key, factor)`` for the next solve: a
+    new factor, or a reused one whose run took at most ``_PRE_STALE`` iterations.
+    """
+    if cached is not None and cached[0] == key:
+        factor, fresh = cached[1], False
+    else:
+        W, b = f.split(x)
+        radius = key[3] if key[4] else None
+        factor = _preconditioner(f, W if radius is None else radius * W, b, radius, mu)
+        fresh = True
+    if factor is None:  # (not positive definite in single precision)
+        x, n_iter = _lbfgs(fun, x, gtol, _LBFGS_CONFIG)
+        return x, n_iter, None
+    x, n_iter = _preconditioned_lbfgs(fun, x, factor, gtol, _PRE_CONFIG)
+    return x, n_iter, (key, factor) if fresh or n_iter <= _PRE_STALE else None
+
+
 def _preconditioned_lbfgs(fun, x, pre, gtol, config):
     """L-BFGS on ``fun`` in the coordinates ``y = Lᵀ x`` (:func:`_preconditioner`).
 
@@ -578,34 +601,20 @@ class LipschitzMarginHead:
             or getattr(warm_start, "duals", {}).get("norm", 0.0) > 0
             or warm_start is None
         )
-        key = (d, K, self.fit_intercept, radius)
-        cached = getattr(warm_start, "_curvature", None)
+        # (a warm start's preconditioner and the ball's multiplier, for preconditioned runs)
+        cached = getattr(warm_start, "_curvature", None) if f.multinomial else None
+        lam = float(getattr(warm_start, "duals", {}).get("norm", 0.0))
+        mu = max(lam, 0.0) / radius if radius is not None else 0.0
         keep = None
-        mu = 0.0
-        if radius is not None:
-            lam = float(getattr(warm_start, "duals", {}).get("norm", 0.0))
-            if not lam > 0:  # (no warm start: the multiplier of the start's projection)
-                Ws = W * (radius / np.linalg.norm(W))
-                lam = -float(np.sum(f.evaluate(Ws, b)[1] * Ws)) / radius
-            mu = max(lam, 0.0) / radius
         for attempt in range(_PRE_RUNS + _LBFGS_RESTARTS):
             fun = sphere if binding else free
             if binding:
                 x = x.copy()
                 x[:nW] /= np.linalg.norm(x[:nW])  # ‖V‖ = 1 keeps the sphere well scaled
-            pre, fresh = None, False
             if f.multinomial and warm_start is not None and attempt < _PRE_RUNS:
-                if cached is not None and cached[0] == (key, binding):
-                    pre = cached[1]
-                else:
-                    Wp, bp = f.split(x)
-                    pre = _preconditioner(f, radius * Wp if binding else Wp, bp,
-                                          radius if binding else None, mu)
-                    fresh = True
+                key = (d, K, self.fit_intercept, radius, binding)
+                x, it, keep = _preconditioned_run(fun, x, f, key, cached, mu, gtol)
                 cached = None  # (a restart builds its own, at its point)
-            if pre is not None:
-                x, it = _preconditioned_lbfgs(fun, x, pre, gtol, _PRE_CONFIG)
-                keep = ((key, binding), pre) if fresh or it <= _PRE_STALE else None
             else:
                 x, it = _lbfgs(fun, x, gtol, _LBFGS_CONFIG)
             if binding:
