@@ -165,6 +165,84 @@ def test_warm_start_reaches_the_same_solution():
     _assert_same(again, cold, 1e-8)
 
 
+@pytest.mark.parametrize(("loss", "task", "radius"), [("multinomial", "multiclass", 0.3),
+                                                    ("log_loss", "binary", None)])
+def test_warm_sequences_of_chord_steps_equal_cvxpy(loss, task, radius, solver):
+    # A training loop's solves: the features drift, each solve warm-starts from the
+    # last; the Newton iterations reuse one Hessian (chord steps), yet every answer
+    # is the CVXPY definition's.
+    X, y, groups = _data(seed=7, task=task)
+    ball = None if radius is None else L2Ball(radius)
+    head = FairHead(loss, DemographicParity(0.05), ball, sensitive_features=groups)
+    exact = FairHead(loss, DemographicParity(0.05), ball, sensitive_features=groups,
+                     solver=solver)
+    rng = np.random.default_rng(7)
+    warm = head.solve(X, y)
+    for _ in range(3):
+        X = X + 0.05 * rng.normal(size=X.shape)
+        warm = head.solve(X, y, warm_start=warm)
+        assert warm.method.startswith("active-set-newton")
+        reference = exact.solve(X, y)
+        if loss == "multinomial":  # (only intercept differences are defined)
+            reference.intercept -= reference.intercept.mean()
+            assert warm.intercept.sum() == pytest.approx(0.0, abs=1e-12)
+        _assert_same(warm, reference, _TOL[solver])
+
+
+def test_chord_steps_assemble_fewer_hessians_than_newton_steps(monkeypatch):
+    import cvxdual.heads._fair as fair
+
+    X, y, groups = _data(seed=8, task="multiclass")
+    head = FairHead("multinomial", DemographicParity(0.05), L2Ball(0.3),
+                    sensitive_features=groups)
+    first = head.solve(X, y)
+    calls = []
+    original = fair._Objective.loss_hessian
+    monkeypatch.setattr(fair._Objective, "loss_hessian",
+                        lambda self, z: calls.append(1) or original(self, z))
+    moved = X + 0.03 * np.random.default_rng(8).normal(size=X.shape)
+    chord = head.solve(moved, y, warm_start=first)
+    assert chord.method == "active-set-newton-l2"
+    assert 0 < len(calls) < chord.n_iter / 2
+    # the same answer as exact Newton steps (a Hessian at every step)
+    monkeypatch.setattr(fair, "_Curvature", lambda F, z: _Singular())
+    newton = head.solve(moved, y, warm_start=first)
+    _assert_same(chord, newton, 1e-8)
+
+
+class _Singular:
+    """A chord matrix whose KKT systems are all singular: every step is a Newton step."""
+
+    def kkt_solve(self, *args):
+        return None
+
+
+def test_chord_kkt_solve_is_the_augmented_system():
+    from cvxdual.heads._fair import _Curvature, _kkt_solve
+
+    rng = np.random.default_rng(9)
+    p, m = 12, 3
+    A = rng.normal(size=(p, p))
+
+    class _F:
+        mask = (np.arange(p) < 9).astype(float)
+
+        def loss_hessian(self, z):
+            return A @ A.T + 0.1 * np.eye(p)
+
+    curvature = _Curvature(_F(), None)
+    C, top, bottom = rng.normal(size=(m, p)), rng.normal(size=p), rng.normal(size=m)
+    for mu in (0.0, 0.5):
+        x, lam = curvature.kkt_solve(mu, C, top, bottom)
+        K = A @ A.T + 0.1 * np.eye(p) + mu * np.diag(_F.mask)
+        x_ref, lam_ref = _kkt_solve(K, C, top, bottom)
+        np.testing.assert_allclose(x, x_ref, atol=1e-10)
+        np.testing.assert_allclose(lam, lam_ref, atol=1e-10)
+        assert curvature.decrement(x) == pytest.approx(float(x @ K @ x), rel=1e-12)
+    # dependent rows: no Schur factor, the caller takes the least-squares path
+    assert curvature.kkt_solve(0.5, np.vstack([C, C[:1]]), top, np.r_[bottom, 0.0]) is None
+
+
 # ---------------------------------------------------------------------------
 # The CVXPY definition: signs, envelope theorem and prices.
 
