@@ -171,6 +171,7 @@ class _Curvature:
     def __init__(self, F: _Objective, z):
         self.H = F.loss_hessian(z)
         self.mask = F.mask
+        self.loss = F.loss.name
         self.mu = None
         self.factor = None
         self.schur: dict = {}
@@ -312,13 +313,16 @@ def _active_set(F: _Objective, theta, C, h, active, tol, max_iter, curvature=Non
     return None
 
 
-def _solve_fast(F: _Objective, C, h, radius, theta, active, mu0, tol, max_iter):
+def _solve_fast(F: _Objective, C, h, radius, theta, active, mu0, tol, max_iter,
+                curvature=None):
     """Solve the parity problem (optional L2 ball); return ``(θ, λ, μ, n_iter)`` or None.
 
-    The Newton iterations of the whole solve share a :class:`_Curvature` (chord steps).
+    The Newton iterations of the whole solve share a :class:`_Curvature` (chord
+    steps) held in ``curvature``, a one-element list: a warm start's, or None (one
+    is assembled at the first iterate); it holds the last one used afterwards.
     """
     n_iter = 0
-    curvature = [None]
+    curvature = [None] if curvature is None else curvature
 
     def norm_w(th):
         return float(np.linalg.norm(F.mask * th))
@@ -652,7 +656,12 @@ class FairHead:
                 mu0 = float(warm_start.duals["norm"]) / radius
         theta = np.vstack([coef, intercept[None, :]]) if p1 > d else coef
         theta = theta.ravel(order="F")
-        result = _solve_fast(F, C, h, radius, theta, active, mu0, self.tol, self.max_iter)
+        # the warm start's Hessian, as the first chord matrix of this solve
+        cached = getattr(warm_start, "_curvature", None)
+        fits = isinstance(cached, _Curvature) and cached.H.shape == (p1 * K, p1 * K)
+        curvature = [cached if fits and cached.loss == self.loss.name else None]
+        result = _solve_fast(F, C, h, radius, theta, active, mu0, self.tol, self.max_iter,
+                             curvature)
         if result is None:
             return None
         theta, lam, mu, n_iter = result
@@ -674,7 +683,7 @@ class FairHead:
         duals.update(upper=upper.copy(), lower=lower.copy())
         if not all(np.all(np.isfinite(v)) for v in (coef, intercept, nu)):
             return None
-        return HeadSolution(
+        solution = HeadSolution(
             coef=coef,
             intercept=intercept,
             objective=float(objective),
@@ -684,3 +693,5 @@ class FairHead:
             method="active-set-newton" if radius is None else "active-set-newton-l2",
             n_iter=int(n_iter),
         )
+        solution._curvature = curvature[0]  # (for the next warm start)
+        return solution
