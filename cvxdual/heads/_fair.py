@@ -67,6 +67,8 @@ _FEAS_ATOL = 1e-10  # violation (in score units, times 1 + δ) that puts a const
 # A chord step whose Newton decrement falls by less than this factor (its residual by
 # less than about its square root) has the next step use a Hessian at its own point.
 _CHORD_RATE = 0.25
+# Relative change of the ball's penalty μ beyond which a chord matrix is factored again.
+_MU_REFACTOR = 0.05
 
 
 # ---------------------------------------------------------------------------
@@ -186,8 +188,13 @@ class _Curvature:
         return float(v @ v)
 
     def kkt_solve(self, mu, C, rhs_top, rhs_bottom):
-        """``[[H + μP, Cᵀ], [C, 0]] [x; λ] = [rhs_top; rhs_bottom]``, or None if singular."""
-        if self.mu != mu:
+        """``[[H + μP, Cᵀ], [C, 0]] [x; λ] = [rhs_top; rhs_bottom]``, or None if singular.
+
+        ``H + μ'P`` is factored anew only when ``μ`` differs from the factored ``μ'``
+        by more than :data:`_MU_REFACTOR` (relative): a chord matrix may lag in ``μ``
+        as it lags in the point.
+        """
+        if self.mu is None or abs(mu - self.mu) > _MU_REFACTOR * self.mu:
             K = np.array(self.H, order="F")  # (Fortran order: trmv reads the factor in place)
             K[np.diag_indices_from(K)] += mu * self.mask
             try:
@@ -344,6 +351,7 @@ def _solve_fast(F: _Objective, C, h, radius, theta, active, mu0, tol, max_iter,
         _, grad, _, _ = F.value_grad(theta)
         mu0 = max(float(np.linalg.norm(F.mask * grad)) / radius, 1e-12)
     lo, hi, mu = 0.0, np.inf, mu0
+    last = None  # (μ, φ(μ) = 1/‖W(μ)‖ − 1/r) of the previous step, for a secant slope
     for _ in range(_DEFAULT_CONFIG.max_mu_steps):
         F.mu = mu
         result = _active_set(F, theta, C, h, active, tol, max_iter, curvature)
@@ -371,7 +379,16 @@ def _solve_fast(F: _Objective, C, h, radius, theta, active, mu0, tol, max_iter,
             solved = _kkt_solve(F.hessian(z), C[active], pt, np.zeros(int(active.sum())))
         u = solved[0]
         dphi = float(pt @ u) / nw**3
-        proposal = mu - (1.0 / nw - 1.0 / radius) / dphi if dphi > 0 else np.nan
+        phi = 1.0 / nw - 1.0 / radius
+        if last is not None and last[0] != mu:
+            # The chord matrix's slope is off by the Hessian's drift (the root find
+            # then converges only linearly); the secant through the last two exact
+            # points converges superlinearly.
+            secant = (phi - last[1]) / (mu - last[0])
+            if secant > 0:
+                dphi = secant
+        last = (mu, phi)
+        proposal = mu - phi / dphi if dphi > 0 else np.nan
         if np.isfinite(proposal) and lo < proposal < hi:
             mu = proposal
         elif np.isfinite(hi):
