@@ -212,6 +212,29 @@ def test_chord_steps_assemble_fewer_hessians_than_newton_steps(monkeypatch):
     _assert_same(chord, newton, 1e-8)
 
 
+def test_joint_chord_steps_give_the_root_finds_answer(monkeypatch):
+    # A binding warm start moves θ and μ together (_binding_chord); the answer is
+    # the one the root find in μ reaches, and that path remains when it fails.
+    import cvxdual.heads._fair as fair
+
+    X, y, groups = _data(seed=10, task="multiclass")
+    head = FairHead("multinomial", DemographicParity(0.05), L2Ball(0.3),
+                    sensitive_features=groups)
+    first = head.solve(X, y)
+    moved = X + 0.03 * np.random.default_rng(10).normal(size=X.shape)
+    outcomes = []
+    joint = fair._binding_chord
+    monkeypatch.setattr(fair, "_binding_chord",
+                        lambda *args: outcomes.append(joint(*args)) or outcomes[-1])
+    together = head.solve(moved, y, warm_start=first)
+    assert outcomes and outcomes[0] is not None  # (it converged)
+    monkeypatch.setattr(fair, "_binding_chord", lambda *args: None)
+    root_find = head.solve(moved, y, warm_start=first)
+    assert together.method == root_find.method == "active-set-newton-l2"
+    _assert_same(together, root_find, 1e-8)
+    assert np.linalg.norm(together.coef) == pytest.approx(0.3, rel=1e-9)
+
+
 def test_chord_kkt_solve_is_the_augmented_system():
     from cvxdual.heads._fair import _Curvature, _kkt_solve
 

@@ -69,6 +69,14 @@ _FEAS_ATOL = 1e-10  # violation (in score units, times 1 + δ) that puts a const
 _CHORD_RATE = 0.25
 # Relative change of the ball's penalty μ beyond which a chord matrix is factored again.
 _MU_REFACTOR = 0.05
+# Chord steps on the joint KKT system of a warm binding solve (_binding_chord): at most
+# this many per working set, stopped at this fraction of the KKT test's stationarity.
+_JOINT_MAX_STEPS = 40
+_JOINT_RTOL = 0.1
+# ... a new chord matrix (at most _JOINT_MAX_REFRESH a solve) when a step after the
+# second on one matrix shrinks the residual by less than _JOINT_RATE.
+_JOINT_RATE = 0.7
+_JOINT_MAX_REFRESH = 3
 
 
 # ---------------------------------------------------------------------------
@@ -400,6 +408,76 @@ def _solve_fast(F: _Objective, C, h, radius, theta, active, mu0, tol, max_iter,
     return None
 
 
+def _binding_chord(F: _Objective, C, h, radius, theta, active, mu, tol, curvature):
+    """A warm binding solve by chord steps on the KKT system in ``(θ, μ, λ_A)``.
+
+    For each working set ``A`` the equations ``∇f + μPθ + C_Aᵀλ_A = 0``,
+    ``C_A θ = h_A`` and ``½(‖Pθ‖² − r²) = 0`` are solved together (as
+    :func:`~cvxdual.heads._chord._solve_l2_chord` solves the plain ball's), every
+    step with the chord matrix of ``curvature`` (:class:`_Curvature`): where the
+    root find of :func:`_solve_fast` solves ``θ(μ)`` exactly at every trial ``μ``,
+    this moves ``θ`` and ``μ`` at once. The working set then changes as in
+    :func:`_active_set`. Unglobalised: ``None`` when a working set takes more than
+    :data:`_JOINT_MAX_STEPS` steps or a system is singular (the caller solves it
+    the other way). Returns ``(θ, λ, μ, n_iter)``.
+    """
+    active = active.copy()
+    feas_tol = _FEAS_ATOL * (1.0 + np.abs(h))
+    F.mu = 0.0  # (the penalty is written out below)
+    _, _, G, _ = F.value_grad(theta)
+    scale = max(float(np.max(np.abs(F.A).T @ np.abs(G))), 1e-12)  # (as _check_kkt)
+    goal = _JOINT_RTOL * _DEFAULT_CONFIG.kkt_rtol * scale
+    lam = np.zeros(C.shape[0])
+    n_iter, refreshes = 0, 0
+    for _ in range(_MAX_SET_CHANGES):
+        CA, hA, lam_a = C[active], h[active], lam[active]
+        previous, since = np.inf, 0
+        for step in range(_JOINT_MAX_STEPS + 1):
+            grad, _, z = F.gradient(theta)
+            pt = F.mask * theta
+            r1 = grad + mu * pt + CA.T @ lam_a
+            r_eq = CA @ theta - hA
+            r2 = 0.5 * (float(pt @ pt) - radius**2)
+            if (np.max(np.abs(r1)) <= goal and np.all(np.abs(r_eq) <= feas_tol[active])
+                    and abs(r2) <= 0.5 * tol * radius**2):
+                break
+            if step == _JOINT_MAX_STEPS or not mu > 0:
+                return None
+            # a chord matrix that stopped contracting the residual: one at this point
+            residual = max(float(np.max(np.abs(r1))) / scale, abs(r2) / radius**2)
+            if curvature[0] is None or (since >= 2 and residual > _JOINT_RATE * previous):
+                if refreshes == _JOINT_MAX_REFRESH:
+                    return None
+                curvature[0], refreshes, since = _Curvature(F, z), refreshes + 1, 0
+            previous, since = residual, since + 1
+            first = curvature[0].kkt_solve(mu, CA, r1, r_eq)
+            second = curvature[0].kkt_solve(mu, CA, pt, np.zeros(CA.shape[0]))
+            if first is None or second is None:
+                return None
+            (a, alpha), (c, gamma) = first, second
+            curv = float(pt @ c)
+            if not curv > 0:
+                return None
+            d_mu = (r2 - float(pt @ a)) / curv
+            theta = theta - a - c * d_mu
+            lam_a = lam_a - alpha - gamma * d_mu
+            mu += d_mu
+            n_iter += 1
+        lam = np.zeros(C.shape[0])
+        lam[active] = lam_a
+        top = max(float(np.max(np.abs(lam), initial=0.0)), 1e-300)
+        if active.any() and lam.min() < -1e-10 * top:
+            active[int(np.argmin(lam))] = False
+            continue
+        slack = np.where(active, -np.inf, C @ theta - h - feas_tol)
+        if slack.size and slack.max() > 0:
+            active[int(np.argmax(slack))] = True
+            continue
+        F.mu = mu
+        return theta, np.maximum(lam, 0.0), mu, n_iter
+    return None
+
+
 def _central_duals(C, h, theta, lam):
     """The analytic centre of the optimal multipliers when they are not unique.
 
@@ -677,13 +755,18 @@ class FairHead:
         cached = getattr(warm_start, "_curvature", None)
         fits = isinstance(cached, _Curvature) and cached.H.shape == (p1 * K, p1 * K)
         curvature = [cached if fits and cached.loss == self.loss.name else None]
-        result = _solve_fast(F, C, h, radius, theta, active, mu0, self.tol, self.max_iter,
-                             curvature)
+        result = None
+        if radius is not None and mu0:
+            # a binding warm start: θ and μ together by chord steps, if they converge
+            result = _binding_chord(F, C, h, radius, theta, active, mu0, self.tol, curvature)
+            if result is not None and not _check_kkt(F, result[0], result[1], C, h):
+                result = None
         if result is None:
-            return None
+            result = _solve_fast(F, C, h, radius, theta, active, mu0, self.tol,
+                                 self.max_iter, curvature)
+            if result is None or not _check_kkt(F, *result[:2], C, h):
+                return None
         theta, lam, mu, n_iter = result
-        if not _check_kkt(F, theta, lam, C, h):
-            return None
         lam = _central_duals(C, h, theta, lam)
         F.mu = 0.0
         objective, _, Gs, _ = F.value_grad(theta)
