@@ -236,7 +236,7 @@ def test_joint_chord_steps_give_the_root_finds_answer(monkeypatch):
 
 
 def test_chord_kkt_solve_is_the_augmented_system():
-    from cvxdual.heads._fair import _Curvature, _kkt_solve
+    from cvxdual.heads._fair_solver import _Curvature, _kkt_solve
 
     rng = np.random.default_rng(9)
     p, m = 12, 3
