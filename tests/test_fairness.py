@@ -258,6 +258,12 @@ def test_chord_kkt_solve_is_the_augmented_system():
         np.testing.assert_allclose(x, x_ref, atol=1e-10)
         np.testing.assert_allclose(lam, lam_ref, atol=1e-10)
         assert curvature.decrement(x) == pytest.approx(float(x @ K @ x), rel=1e-12)
+        # two right-hand sides at once: the columns of the two solves
+        X, Lam = curvature.kkt_solve(mu, C, np.column_stack([top, 2 * top]),
+                                     np.column_stack([bottom, np.zeros(m)]))
+        x0, lam0 = _kkt_solve(K, C, 2 * top, np.zeros(m))
+        np.testing.assert_allclose(X, np.column_stack([x_ref, x0]), atol=1e-10)
+        np.testing.assert_allclose(Lam, np.column_stack([lam_ref, lam0]), atol=1e-10)
     # dependent rows: no Schur factor, the caller takes the least-squares path
     assert curvature.kkt_solve(0.5, np.vstack([C, C[:1]]), top, np.r_[bottom, 0.0]) is None
 

@@ -117,9 +117,11 @@ class _Curvature:
     def kkt_solve(self, mu, C, rhs_top, rhs_bottom):
         """``[[H + μP, Cᵀ], [C, 0]] [x; λ] = [rhs_top; rhs_bottom]``, or None if singular.
 
-        ``H + μ'P`` is factored anew only when ``μ`` differs from the factored ``μ'``
-        by more than :data:`_MU_REFACTOR` (relative): a chord matrix may lag in ``μ``
-        as it lags in the point.
+        The right-hand sides may hold several columns (solved together: a solve
+        with the factor reads it once for all of them). ``H + μ'P`` is factored anew
+        only when ``μ`` differs from the factored ``μ'`` by more than
+        :data:`_MU_REFACTOR` (relative): a chord matrix may lag in ``μ`` as it lags
+        in the point.
         """
         if self.mu is None or abs(mu - self.mu) > _MU_REFACTOR * self.mu:
             K = np.array(self.H, order="F")  # (Fortran order: trmv reads the factor in place)
@@ -134,7 +136,7 @@ class _Curvature:
             return None
         x = scipy.linalg.cho_solve(self.factor, rhs_top, check_finite=False)
         if not C.shape[0]:
-            return x, np.zeros(0)
+            return x, np.zeros((0, *np.shape(rhs_top)[1:]))
         key = C.tobytes()
         if key not in self.schur:
             KinvCt = scipy.linalg.cho_solve(self.factor, C.T, check_finite=False)
@@ -380,11 +382,12 @@ def _binding_chord(F: _Objective, C, h, radius, theta, active, mu, tol, curvatur
                     return None
                 curvature[0], refreshes, since = _Curvature(F, z), refreshes + 1, 0
             previous, since = residual, since + 1
-            first = curvature[0].kkt_solve(mu, CA, r1, r_eq)
-            second = curvature[0].kkt_solve(mu, CA, pt, np.zeros(CA.shape[0]))
-            if first is None or second is None:
+            # (both systems' right-hand sides at once: [r1, Pθ] and [r_eq, 0])
+            solved = curvature[0].kkt_solve(mu, CA, np.column_stack([r1, pt]),
+                                            np.column_stack([r_eq, np.zeros_like(r_eq)]))
+            if solved is None:
                 return None
-            (a, alpha), (c, gamma) = first, second
+            (a, c), (alpha, gamma) = solved[0].T, solved[1].T
             curv = float(pt @ c)
             if not curv > 0:
                 return None
