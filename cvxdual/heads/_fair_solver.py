@@ -73,8 +73,8 @@ class _Objective(_Smooth):
 
     def gradient(self, theta):
         """``∇F``, ``G`` and the scores, as :meth:`value_grad` (the penalty included)."""
-        _, grad, G, z = self.value_grad(theta)
-        return grad, G, z
+        grad, G, z = super().gradient(theta)
+        return grad + self.mu * (self.mask * theta), G, z
 
     def hessian(self, z):
         H = self.loss_hessian(z)
@@ -170,14 +170,14 @@ def _kkt_solve(H, C, rhs_top, rhs_bottom):
     return sol[:p], sol[p:]
 
 
-def _equality_newton(F: _Objective, theta, C, h, tol, max_iter, curvature=None):
+def _equality_newton(F: _Objective, theta, C, h, tol, max_iter, curvature):
     """Minimise ``F`` s.t. ``C θ = h`` by feasible Newton steps; return ``(θ, λ, ok, n_iter)``.
 
-    With a ``curvature`` holder (a one-element list: the :class:`_Curvature` in use,
-    or None) the steps are chord steps with its Hessian, refreshed at the current
+    ``curvature`` is a holder (a one-element list: the :class:`_Curvature` in use, or
+    None): the steps are chord steps with its Hessian, refreshed at the current
     point when it is missing, when its KKT system is singular, or when the
-    decrement falls by less than :data:`_CHORD_RATE` in a step; without, exact
-    Newton steps.
+    decrement falls by less than :data:`_CHORD_RATE` in a step; an exact Newton
+    step where even a fresh one's system is singular.
     """
     if C.shape[0]:
         theta = theta + np.linalg.lstsq(C, h - C @ theta, rcond=None)[0]
@@ -185,16 +185,14 @@ def _equality_newton(F: _Objective, theta, C, h, tol, max_iter, curvature=None):
     lam = np.zeros(C.shape[0])
     previous = np.inf
     for it in range(1, max_iter + 1):
-        solved, fresh = None, False
-        if curvature is not None:
-            fresh = curvature[0] is None
-            if fresh:
-                curvature[0] = _Curvature(F, z)
+        fresh = curvature[0] is None
+        if fresh:
+            curvature[0] = _Curvature(F, z)
+        solved = curvature[0].kkt_solve(F.mu, C, -grad, h - C @ theta)
+        if solved is None and not fresh:
+            curvature[0], fresh = _Curvature(F, z), True
             solved = curvature[0].kkt_solve(F.mu, C, -grad, h - C @ theta)
-            if solved is None and not fresh:
-                curvature[0], fresh = _Curvature(F, z), True
-                solved = curvature[0].kkt_solve(F.mu, C, -grad, h - C @ theta)
-        if solved is None:  # (exact Newton, or a singular chord system)
+        if solved is None:  # (a singular chord system: an exact Newton step)
             H = F.hessian(z)
             step, lam = _kkt_solve(H, C, -grad, h - C @ theta)
             decrement = float(step @ H @ step)
@@ -205,7 +203,7 @@ def _equality_newton(F: _Objective, theta, C, h, tol, max_iter, curvature=None):
             return theta, lam, False, it
         if decrement <= tol**2 * max(abs(val), 1e-3) or decrement <= 1e-30:
             return theta + step, lam, True, it
-        if curvature is not None and decrement > _CHORD_RATE * previous:
+        if decrement > _CHORD_RATE * previous:
             curvature[0] = None  # (not contracting: a new Hessian at the next point)
         previous = decrement
         candidate = _backtrack(
@@ -221,7 +219,7 @@ def _equality_newton(F: _Objective, theta, C, h, tol, max_iter, curvature=None):
     return theta, lam, False, max_iter
 
 
-def _active_set(F: _Objective, theta, C, h, active, tol, max_iter, curvature=None):
+def _active_set(F: _Objective, theta, C, h, active, tol, max_iter, curvature):
     """Minimise ``F`` s.t. ``C θ <= h`` from the working set ``active``.
 
     Returns ``(θ, λ, active, n_iter)`` or None. ``curvature``: see :func:`_equality_newton`.

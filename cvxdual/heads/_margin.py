@@ -61,7 +61,7 @@ from ..sets import L2Ball
 from ._checks import _SOLVER_WORDS, _check_constraint, _check_loss, _check_solver
 from ._config import _DEFAULT_CONFIG
 from ._l2 import _lbfgs, _sphere_gradient
-from ._margin_kinks import _clustered_solution, _merged_solution
+from ._margin_kinks import _clustered_solution, _margin_solution, _merged_solution
 from ._objective import _EXP_SAFE, _multinomial_hessian
 from ._solution import HeadSolution, _cvxpy_solution
 
@@ -642,16 +642,8 @@ class LipschitzMarginHead:
             if residual <= _DEFAULT_CONFIG.kkt_rtol * scale:
                 if f.multinomial and self.fit_intercept:
                     bx = bx - bx.mean()  # z is invariant to a common shift of b
-                solution = HeadSolution(
-                    coef=Wx.copy(),
-                    intercept=bx.copy(),
-                    objective=value,
-                    duals={} if radius is None else {"norm": lam},
-                    sample_duals=nu,
-                    status="optimal",
-                    method="lbfgs-margin" + ("" if radius is None else "-l2"),
-                    n_iter=n_iter,
-                )
+                solution = _margin_solution("lbfgs", Wx.copy(), bx.copy(), value,
+                                            None if radius is None else lam, nu, n_iter)
                 solution._curvature = keep
                 return solution
         return None

@@ -32,6 +32,23 @@ _FLOW_MAX_ITER = 200
 _CLUSTER_RTOL = 1e-3
 
 
+def _margin_solution(kind, coef, intercept, value, lam, nu, n_iter) -> HeadSolution:
+    """A certified fast margin solution: method ``"<kind>-margin"``, ``"-l2"`` with a ball.
+
+    ``lam`` is the ball's dual, None without a ball (then no ``"norm"`` key).
+    """
+    return HeadSolution(
+        coef=coef,
+        intercept=intercept,
+        objective=value,
+        duals={} if lam is None else {"norm": lam},
+        sample_duals=nu,
+        status="optimal",
+        method=f"{kind}-margin" + ("" if lam is None else "-l2"),
+        n_iter=n_iter,
+    )
+
+
 def _merged_solution(multinomial, c, Phi, Y, w, fit_intercept, constrained):
     """The answer ``W = 0`` (every class column merged) when it is certified optimal, or None.
 
@@ -88,16 +105,8 @@ def _merged_solution(multinomial, c, Phi, Y, w, fit_intercept, constrained):
         ):
             return None
         value = float(w @ np.logaddexp(0.0, m))
-    return HeadSolution(
-        coef=np.zeros((Phi.shape[1], K)),
-        intercept=b,
-        objective=value,
-        duals={"norm": 0.0} if constrained else {},
-        sample_duals=nu,
-        status="optimal",
-        method="merged-margin" + ("-l2" if constrained else ""),
-        n_iter=0,
-    )
+    return _margin_solution("merged", np.zeros((Phi.shape[1], K)), b, value,
+                            0.0 if constrained else None, nu, 0)
 
 
 def _flow_within(G, kappa) -> bool:
@@ -277,14 +286,6 @@ def _on_clusters(original, centred, mean, W0, b0, labels, m, radius, fit_interce
             return None, None
     if fit_intercept:
         b = b - b.mean()
-    solution = HeadSolution(
-        coef=W,
-        intercept=b,
-        objective=value,
-        duals={} if radius is None else {"norm": lam},
-        sample_duals=nu,
-        status="optimal",
-        method="clustered-margin" + ("" if radius is None else "-l2"),
-        n_iter=n_iter,
-    )
+    solution = _margin_solution("clustered", W, b, value, None if radius is None else lam, nu,
+                                n_iter)
     return solution, None

@@ -53,9 +53,6 @@ class L2Ball(_NormBall):
     def dual_norm(self, W):
         return float(np.linalg.norm(np.asarray(W, dtype=float)))
 
-    def violation(self, W):
-        return max(float(np.linalg.norm(np.asarray(W, dtype=float))) - self.radius, 0.0)
-
 
 class L1Ball(_NormBall):
     r"""Entrywise ℓ1 ball :math:`\{W : \sum_{ij} |W_{ij}| \le r\}`.
@@ -98,9 +95,6 @@ class L1Ball(_NormBall):
     def dual_norm(self, W):
         return float(np.abs(np.asarray(W, dtype=float)).max())
 
-    def violation(self, W):
-        return max(float(np.abs(np.asarray(W, dtype=float)).sum()) - self.radius, 0.0)
-
 
 class LinfBall(_NormBall):
     r"""Entrywise ℓ∞ ball :math:`\{W : \max_{ij} |W_{ij}| \le r\}`.
@@ -139,9 +133,6 @@ class LinfBall(_NormBall):
 
     def dual_norm(self, W):
         return float(np.abs(np.asarray(W, dtype=float)).sum())
-
-    def violation(self, W):
-        return max(float(np.abs(np.asarray(W, dtype=float)).max()) - self.radius, 0.0)
 
 
 class _MatrixNormBall(_NormBall):
@@ -200,11 +191,6 @@ class SpectralBall(_MatrixNormBall):
     def dual_norm(self, W):
         return float(np.linalg.norm(np.asarray(W, dtype=float), "nuc"))
 
-    def violation(self, W):
-        W = np.asarray(W, dtype=float)
-        self.check_shape(W.shape)
-        return max(float(np.linalg.norm(W, 2)) - self.radius, 0.0)
-
 
 class NuclearBall(_MatrixNormBall):
     r"""Nuclear-norm ball :math:`\{W : \sum_i \sigma_i(W) \le r\}` (low rank).
@@ -249,11 +235,6 @@ class NuclearBall(_MatrixNormBall):
     def dual_norm(self, W):
         return float(np.linalg.norm(np.asarray(W, dtype=float), 2))
 
-    def violation(self, W):
-        W = np.asarray(W, dtype=float)
-        self.check_shape(W.shape)
-        return max(float(np.linalg.norm(W, "nuc")) - self.radius, 0.0)
-
 
 class MaxNorm(_MatrixNormBall):
     r"""Bound on each unit's incoming weights: :math:`\|W_{:, j}\|_2 \le r` for every column.
@@ -297,8 +278,3 @@ class MaxNorm(_MatrixNormBall):
     def dual_norm(self, W):
         """Return ``Σ_j ‖W[:, j]‖_2``; ``duals["norm"].sum()`` equals ``dual_norm(V − W)``."""
         return float(np.linalg.norm(np.asarray(W, dtype=float), axis=0).sum())
-
-    def violation(self, W):
-        W = np.asarray(W, dtype=float)
-        self.check_shape(W.shape)
-        return max(float(np.linalg.norm(W, axis=0).max()) - self.radius, 0.0)

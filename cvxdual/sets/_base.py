@@ -123,3 +123,17 @@ class _NormBall(ConvexSet):
     def dual_norm(self, W) -> float:
         """Return the dual norm of ``W``; ``duals["norm"]`` equals ``dual_norm(V − W)``."""
         raise NotImplementedError
+
+    def violation(self, W) -> float:
+        """Return ``max(‖W‖ − radius, 0)``, the norm being :meth:`norm`.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from cvxdual.sets import L1Ball
+        >>> L1Ball(1.0).violation(np.array([1.0, -0.5]))
+        0.5
+        """
+        W = np.asarray(W, dtype=float)
+        self.check_shape(W.shape)
+        return max(self.norm(W) - self.radius, 0.0)
